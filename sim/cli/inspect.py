@@ -1,0 +1,61 @@
+"""Commands that look at scenarios without running them: validate, list, schema."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+import yaml
+
+from sim.cli.common import EXIT_USER_ERROR, app, console, err_console
+from sim.errors import ModsimError
+from sim.scenario import Scenario, bundled_scenarios, load_scenario
+
+
+@app.command()
+def validate(
+    scenarios: List[Path] = typer.Argument(..., help="Scenario files to check."),
+    set_: Optional[List[str]] = typer.Option(None, "--set", help="Override a value: dotted.path=value (repeatable)."),
+) -> None:
+    """Check scenario files and print what is wrong, or "ok".
+
+    Example: modsim validate scenarios/baseline.yaml scenarios/cambodia_2023.yaml
+    """
+    bad = 0
+    for path in scenarios:
+        try:
+            load_scenario(path, set_ or ())
+        except ModsimError as exc:
+            bad += 1
+            err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        else:
+            console.print(f"{path}: ok", markup=False, highlight=False)
+    if bad:
+        raise typer.Exit(EXIT_USER_ERROR)
+
+
+@app.command("list")
+def list_scenarios() -> None:
+    """List the bundled scenarios, one line each.
+
+    Example: modsim list
+    """
+    for path in bundled_scenarios():
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except (OSError, yaml.YAMLError):
+            data = {}
+        description = str(data.get("description", "")).strip().splitlines()
+        first = description[0] if description else ""
+        console.print(f"{path}  {first}", markup=False, highlight=False, soft_wrap=True)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the scenario format (for editors' completion and checking).
+
+    Example: modsim schema > modsim.schema.json
+    """
+    typer.echo(json.dumps(Scenario.model_json_schema(), indent=2))

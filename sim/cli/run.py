@@ -1,0 +1,74 @@
+"""`modsim run`: replications of one scenario, a summary with confidence intervals, a results folder."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from sim.cli.common import (
+    EXIT_FAILURES, EXIT_INTERRUPTED, app, console, err_console, print_summary, progress_bar, user_errors,
+)
+from sim.experiment.runner import run as run_scenario
+from sim.metrics import KEY_OUTCOMES
+from sim.results import ResultsFolder, manifest
+from sim.scenario import check_workload, load_scenario
+
+
+@app.command()
+@user_errors
+def run(
+    scenario_path: Path = typer.Argument(..., metavar="SCENARIO", help="Scenario YAML file."),
+    replications: Optional[int] = typer.Option(None, "--replications", "-n", min=1, help="Replications (default: the scenario's)."),
+    seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Seed of the run (default: the scenario's)."),
+    set_: Optional[List[str]] = typer.Option(None, "--set", help="Override a value: dotted.path=value (repeatable)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write results exactly here (default results/<scenario>-<UTC time>/)."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Local worker processes (1 = serial; default: all cores)."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address, or 'local' for a LocalCluster."),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue an interrupted run in this folder."),
+    force: bool = typer.Option(False, "--force", help="Replace a non-empty --out folder."),
+    insist: bool = typer.Option(False, "--insist", help="Run even when the estimated work is absurd."),
+) -> None:
+    """Run replications of a scenario; print key outcomes with 95% intervals; write a results folder.
+
+    Example: modsim run scenarios/baseline.yaml --replications 8 --seed 7 --set review.policy=fifo
+    """
+    started = dt.datetime.now(dt.timezone.utc)
+    scenario = load_scenario(scenario_path, set_ or ())
+    count = replications or scenario.replications
+    seed = scenario.seed if seed is None else seed
+    check_workload(scenario, count, insist)
+    folder = ResultsFolder.resume(resume) if resume else ResultsFolder.create(scenario.name, out, force)
+    folder.check_same(scenario, seed)
+    folder.start(scenario, seed, count)
+    done = folder.load_done() if resume else {}
+    try:
+        with progress_bar(f"{scenario.name}", count) as advance:
+            for _ in done:
+                advance()
+
+            def finished(index, record):
+                folder.save_replication(index, record)
+                advance()
+
+            tables = run_scenario(scenario, count, seed, workers, on_done=finished, done=done, scheduler=scheduler)
+    except KeyboardInterrupt:
+        err_console.print(f"interrupted: finished replications are kept in {folder.work}\n"
+                          f"resume with: modsim run {scenario_path} --resume {folder.work}", markup=False)
+        raise typer.Exit(EXIT_INTERRUPTED)
+    files = {"replications.parquet": tables.replications, "timeseries.parquet": tables.timeseries,
+             "tracked.parquet": tables.tracked, "summary.csv": tables.summary}
+    if len(tables.failures):
+        files["failures.csv"] = tables.failures
+    info = manifest("run", scenario, seed, started, replications=count, workers=workers, scheduler=scheduler,
+                    failures=len(tables.failures), resumed=bool(resume))
+    folder.write_tables(files, scenario, info)
+    path = folder.finalize()
+    tracked = [o for o in tables.summary.outcome if o.startswith("tracked_")]
+    print_summary(tables.summary, [*KEY_OUTCOMES, *tracked], f"{scenario.name}: {count} replications, seed {seed}")
+    console.print(f"results: {path}", markup=False, highlight=False)
+    if len(tables.failures):
+        err_console.print(f"{len(tables.failures)} replication(s) failed; see {path / 'failures.csv'}", markup=False)
+        raise typer.Exit(EXIT_FAILURES)

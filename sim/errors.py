@@ -1,0 +1,63 @@
+"""The errors modsim shows to its users: one line each, saying where and what went wrong.
+
+Anything derived from ``ModsimError`` is a mistake in the user's input or environment, not a bug:
+the command line prints ``str(err)`` on one line and exits with status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+
+
+class ModsimError(Exception):
+    """Base of every user-facing error; ``str()`` is the whole message, on one line."""
+
+
+class ScenarioError(ModsimError):
+    """A mistake in a scenario file or a ``--set`` expression, with its position.
+
+    ``str()`` renders ``FILE:LINE:COL: KEY: MESSAGE``; absent parts are left out
+    (``FILE: MESSAGE``, ``FILE:LINE: KEY: MESSAGE``, ``--set: column 4: MESSAGE``).
+    Line and column are 1-based; ``key`` is dotted, with list indices as numbers.
+    """
+
+    def __init__(
+        self,
+        file: str,
+        line: int | None = None,
+        column: int | None = None,
+        key: str | None = None,
+        message: str = "",
+    ) -> None:
+        message = _one_line(message)
+        super().__init__(file, line, column, key, message)
+        self.file = str(file)
+        self.line = line
+        self.column = column
+        self.key = key
+        self.message = message
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        elif self.column is not None:
+            where += f": column {self.column}"
+        parts = [where]
+        if self.key:
+            parts.append(self.key)
+        parts.append(self.message)
+        return ": ".join(parts)
+
+    def __repr__(self) -> str:
+        return (
+            f"ScenarioError(file={self.file!r}, line={self.line!r}, column={self.column!r}, "
+            f"key={self.key!r}, message={self.message!r})"
+        )
+
+
+def _one_line(text: str) -> str:
+    """The text with every line break (and the indentation after it) turned into one space."""
+    return re.sub(r"\s*[\r\n]+\s*", " ", str(text)).strip()

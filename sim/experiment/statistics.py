@@ -1,0 +1,191 @@
+"""Output analysis for replicated simulation experiments.
+
+Pure numpy/scipy helpers: Student-t confidence intervals over independent
+replications, paired (common-random-numbers) differences, a per-outcome
+summary table, and the Kaplan-Meier estimator for right-censored durations
+(e.g. time-to-decision for items still in a queue when a run ends).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+__all__ = [
+    "mean_ci",
+    "paired_difference_ci",
+    "summarize",
+    "kaplan_meier",
+    "km_quantile",
+    "km_confidence_band",
+]
+
+ArrayLike = Sequence[float] | np.ndarray | pd.Series
+
+# Slack used when comparing a computed survival probability with a target level,
+# so that e.g. S = 0.5 computed as 0.5000000000000001 still counts as "<= 0.5".
+_SURVIVAL_TOL = 1e-12
+
+
+def _finite(values: ArrayLike) -> np.ndarray:
+    """Return the finite entries of ``values`` as a 1-D float array."""
+    x = np.asarray(values, dtype=float).ravel()
+    return x[np.isfinite(x)]
+
+
+def mean_ci(values: ArrayLike, confidence: float = 0.95) -> tuple[float, float, float, int]:
+    """Mean and Student-t confidence interval over the finite values.
+
+    Intended for one outcome measured over independent replications. NaN and
+    +/-inf are dropped before anything is computed.
+
+    Returns ``(mean, low, high, n)`` where ``n`` is the number of finite values.
+    With ``n == 0`` everything is NaN; with ``n == 1`` the interval is
+    ``(nan, nan)``; with zero sample variance ``low == high == mean``.
+    """
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    x = _finite(values)
+    n = int(x.size)
+    if n == 0:
+        return (float("nan"), float("nan"), float("nan"), 0)
+    mean = float(x.mean())
+    if n == 1:
+        return (mean, float("nan"), float("nan"), 1)
+    sem = float(x.std(ddof=1)) / np.sqrt(n)
+    if sem == 0.0:
+        return (mean, mean, mean, n)
+    half = float(stats.t.ppf(0.5 + confidence / 2.0, df=n - 1)) * sem
+    return (mean, mean - half, mean + half, n)
+
+
+def paired_difference_ci(
+    a: ArrayLike, b: ArrayLike, confidence: float = 0.95
+) -> tuple[float, float, float, int]:
+    """Mean and Student-t interval of the paired difference ``b - a``.
+
+    For comparing two policies run with common random numbers: ``a[i]`` and
+    ``b[i]`` must come from the same replication (seed). Only pairs where both
+    values are finite are used. Returns ``(mean, low, high, n_pairs)`` with the
+    same conventions as :func:`mean_ci`.
+    """
+    xa = np.asarray(a, dtype=float).ravel()
+    xb = np.asarray(b, dtype=float).ravel()
+    if xa.shape != xb.shape:
+        raise ValueError(f"a and b must have the same length, got {xa.size} and {xb.size}")
+    keep = np.isfinite(xa) & np.isfinite(xb)
+    return mean_ci(xb[keep] - xa[keep], confidence=confidence)
+
+
+def summarize(
+    table: pd.DataFrame, outcomes: list[str], confidence: float = 0.95
+) -> pd.DataFrame:
+    """One row per outcome with its replication mean and confidence interval.
+
+    ``table`` holds one row per replication and one column per outcome.
+    Non-numeric entries are treated as missing. Returns a DataFrame with columns
+    exactly ``outcome, mean, ci_low, ci_high, n`` in the order of ``outcomes``.
+    """
+    missing = [o for o in outcomes if o not in table.columns]
+    if missing:
+        raise KeyError(f"outcomes not in table: {missing}")
+    rows = []
+    for outcome in outcomes:
+        column = pd.to_numeric(table[outcome], errors="coerce").to_numpy(dtype=float)
+        mean, low, high, n = mean_ci(column, confidence=confidence)
+        rows.append(
+            {"outcome": outcome, "mean": mean, "ci_low": low, "ci_high": high, "n": n}
+        )
+    return pd.DataFrame(rows, columns=["outcome", "mean", "ci_low", "ci_high", "n"]).astype(
+        {"outcome": object, "mean": float, "ci_low": float, "ci_high": float, "n": int}
+    )
+
+
+def _km_table(
+    durations: ArrayLike, observed: ArrayLike
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct event times with their at-risk counts and event counts.
+
+    Subjects censored at time t are still at risk at t (events are taken to
+    happen before censorings at the same time). Sort-based, O(n log n).
+    """
+    t = np.asarray(durations, dtype=float).ravel()
+    e = np.asarray(observed).ravel().astype(bool)
+    if t.shape != e.shape:
+        raise ValueError(
+            f"durations and observed must have the same length, got {t.size} and {e.size}"
+        )
+    if np.isnan(t).any():
+        raise ValueError("durations must not contain NaN")
+    if t.size == 0:
+        empty = np.empty(0)
+        return empty, empty, empty
+    uniq, inverse, counts = np.unique(t, return_inverse=True, return_counts=True)
+    deaths = np.bincount(inverse, weights=e.astype(float), minlength=uniq.size)
+    # Number with duration >= uniq[j]: everything minus those that left strictly earlier.
+    at_risk = t.size - np.concatenate(([0], np.cumsum(counts)[:-1]))
+    keep = deaths > 0
+    return uniq[keep], at_risk[keep].astype(float), deaths[keep]
+
+
+def kaplan_meier(durations: ArrayLike, observed: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Product-limit (Kaplan-Meier) estimate of the survival function.
+
+    ``durations`` are follow-up times; ``observed`` is truthy where the event
+    happened and falsy where the duration is right-censored. At tied times
+    events are counted before censorings. Returns ``(times, survival)``: the
+    distinct event times in increasing order and S(t) just after each (a
+    right-continuous step function with S = 1 before ``times[0]``).
+    """
+    times, at_risk, deaths = _km_table(durations, observed)
+    survival = np.cumprod(1.0 - deaths / at_risk) if times.size else np.empty(0)
+    return times, survival
+
+
+def km_quantile(durations: ArrayLike, observed: ArrayLike, q: float) -> float:
+    """Smallest time t with Kaplan-Meier S(t) <= 1 - q (``q=0.5``: median).
+
+    The answer is always one of the observed event times (the curve only
+    drops there); a small tolerance absorbs floating-point rounding of S.
+    Returns NaN when the estimated curve never falls that low (too much
+    censoring in the tail), which must be reported rather than imputed.
+    """
+    if not 0.0 <= q <= 1.0:
+        raise ValueError(f"q must be in [0, 1], got {q!r}")
+    times, survival = kaplan_meier(durations, observed)
+    hit = np.nonzero(survival <= 1.0 - q + _SURVIVAL_TOL)[0]
+    return float(times[hit[0]]) if hit.size else float("nan")
+
+
+def km_confidence_band(
+    durations: ArrayLike, observed: ArrayLike, confidence: float = 0.95
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pointwise log-log (Kalbfleisch-Prentice) band around the Kaplan-Meier curve.
+
+    Uses Greenwood's variance, sum d/(n(n-d)), transformed to
+    theta = log(-log S): the band is S**exp(+z*se) .. S**exp(-z*se), which
+    always lies inside [0, 1]. Meant for plotting; it is pointwise, not a
+    simultaneous band. Returns ``(times, low, high)`` aligned with
+    :func:`kaplan_meier`; where S = 0 the band collapses to 0.
+    """
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    times, at_risk, deaths = _km_table(durations, observed)
+    if times.size == 0:
+        empty = np.empty(0)
+        return empty, empty, empty
+    survival = np.cumprod(1.0 - deaths / at_risk)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        greenwood = np.cumsum(deaths / (at_risk * (at_risk - deaths)))
+        log_s = np.log(survival)
+        se_theta = np.sqrt(greenwood) / np.abs(log_s)
+        z = float(stats.norm.ppf(0.5 + confidence / 2.0))
+        low = survival ** np.exp(z * se_theta)
+        high = survival ** np.exp(-z * se_theta)
+    dead = survival <= 0.0
+    low[dead] = 0.0
+    high[dead] = 0.0
+    return times, low, high

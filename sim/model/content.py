@@ -1,0 +1,123 @@
+"""Accounts and their posts: who posts what, and how many people see it.
+
+Only posts that can matter are entities: violating posts, and non-violating posts that someone
+reports or flags. They are drawn in numpy batches (one batch per account class per simulated
+day), never one event per post and never one event per view. A post's views follow a closed-form
+curve, ``reach * (1 - exp(-age / decay))``: the exposure a post had before it was removed is that
+curve evaluated at the removal time. Inauthentic amplification (click farms, purchased likes)
+raises a post's reach, but inauthentic views never report.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.special import ndtri
+
+from sim.scenario.schema import AccountClass, HandlingTime
+
+# What kind of entity a post is.
+VIOLATING, BENIGN_REPORTED, BENIGN_FLAGGED, BENIGN_GOVERNMENT = 0, 1, 2, 3
+
+
+def views_by(age, reach, decay):
+    """Views a post has had by a given age (hours since publication); works on arrays."""
+    age = np.maximum(age, 0.0)
+    return reach * -np.expm1(-age / decay)
+
+
+def handling_times(spec: HandlingTime, u: np.ndarray) -> np.ndarray:
+    """Review handling times (hours) from uniform variates, by inverse CDF so that one uniform per post
+    gives the same post the same relative speed whatever the pool's mean (common random numbers)."""
+    if spec.distribution == "fixed":
+        return np.full(u.shape, spec.mean)
+    if spec.distribution == "exponential":
+        return -spec.mean * np.log1p(-u)
+    sigma2 = math.log1p(spec.cv**2)
+    return np.exp(math.log(spec.mean) - sigma2 / 2 + math.sqrt(sigma2) * ndtri(u))
+
+
+@dataclass
+class PostBatch:
+    """Posts drawn together, one array per attribute (one row per post)."""
+
+    created: np.ndarray
+    klass: np.ndarray
+    author: np.ndarray
+    category: np.ndarray
+    severity: np.ndarray
+    kind: np.ndarray
+    reach: np.ndarray
+    decay: np.ndarray
+    authentic: np.ndarray
+    uniforms: np.ndarray  # (n, 6): classifier, review, cross-check, newsworthiness, trusted, government
+    review_hours: np.ndarray
+    cross_check_hours: np.ndarray
+    report_flat: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    report_bounds: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
+
+    def reports_of(self, i: int) -> np.ndarray:
+        """Sorted report times of post i."""
+        return self.report_flat[self.report_bounds[i]:self.report_bounds[i + 1]]
+
+    def __len__(self) -> int:
+        return len(self.created)
+
+
+@dataclass
+class ClassModel:
+    """An account class prepared for drawing: its index, violation mix and reach distribution."""
+
+    index: int
+    name: str
+    spec: AccountClass
+    category_index: np.ndarray
+    severities: np.ndarray
+    violation_cdf: np.ndarray
+    violation_probability: float
+
+    @classmethod
+    def build(cls, index: int, name: str, spec: AccountClass, categories: dict[str, int]) -> ClassModel:
+        """Prepare an account class: cumulative violation mix and category indices."""
+        probs = np.array([v.probability for v in spec.violations], dtype=float)
+        total = float(probs.sum())
+        cdf = np.cumsum(probs) / total if total > 0 else np.array([1.0])
+        cats = np.array([categories[v.category] for v in spec.violations] or [categories["none"]], dtype=np.int64)
+        sevs = np.array([v.severity for v in spec.violations] or [1], dtype=np.int64)
+        return cls(index, name, spec, cats, sevs, cdf, min(total, 1.0))
+
+    def daily_counts(self, active_share: float, days: float) -> tuple[float, float]:
+        """Expected violating and non-violating posts of the whole class in a period."""
+        posts = self.spec.count * self.spec.posts_per_day * days * active_share
+        return posts * self.violation_probability, posts * (1.0 - self.violation_probability)
+
+    def draw(self, rng: np.random.Generator, kind: np.ndarray, t0: float, t1: float,
+             review: HandlingTime, cross_check: HandlingTime) -> PostBatch:
+        """Draw the posts of the given kinds, published uniformly in [t0, t1)."""
+        n = len(kind)
+        spec = self.spec
+        created = rng.uniform(t0, t1, n)
+        pick = np.searchsorted(self.violation_cdf, rng.random(n), side="right")
+        pick = np.minimum(pick, len(self.violation_cdf) - 1)
+        if spec.reach_mean > 0:
+            sigma2 = math.log1p(spec.reach_cv**2)
+            reach = rng.lognormal(math.log(spec.reach_mean) - sigma2 / 2, math.sqrt(sigma2), n)
+        else:
+            reach = np.zeros(n)
+        uniforms = rng.random((n, 6))
+        return PostBatch(
+            created=created,
+            klass=np.full(n, self.index, dtype=np.int64),
+            author=rng.integers(0, max(spec.count, 1), n),
+            category=self.category_index[pick],
+            severity=self.severities[pick],
+            kind=kind,
+            reach=reach,
+            decay=np.full(n, spec.view_decay),
+            authentic=np.full(n, 1.0 - spec.inauthentic_share),
+            uniforms=uniforms,
+            review_hours=handling_times(review, rng.random(n)),
+            cross_check_hours=handling_times(cross_check, rng.random(n)),
+        )

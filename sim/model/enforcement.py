@@ -1,0 +1,64 @@
+"""Enforcement: strikes for removed posts, and a ladder of restrictions as strikes add up.
+
+Every removal gives the author strikes; strikes expire after a set time; the number of active
+strikes picks the highest rung of the ladder reached (the 2023 ladder: feature limits from 2
+strikes, then 1-, 3-, 7- and 30-day suspensions). A suspended account cannot post. Public
+figures are restricted only under the civil-unrest protocol, that is only while a crisis is
+designated; otherwise their strikes are counted and the restriction is waived.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sim.scenario.schema import Enforcement
+
+
+class Enforcer:
+    """Strike records and suspensions of the accounts that have had content removed."""
+
+    def __init__(self, policy: Enforcement):
+        self.policy = policy
+        self.ladder = sorted(policy.ladder, key=lambda rung: rung.strikes)
+        self._strikes: dict[tuple[int, int], list[float]] = defaultdict(list)
+        self.suspended: dict[tuple[int, int], list[tuple[float, float]]] = defaultdict(list)
+        self.strikes_issued = 0
+        self.restrictions_issued = 0
+        self.suspensions = 0
+        self.waived = 0
+
+    def active_strikes(self, account: tuple[int, int], now: float) -> int:
+        """Strikes of an account that have not expired."""
+        expiry = self.policy.strike_expiry
+        return sum(1 for t in self._strikes[account] if now - t < expiry)
+
+    def on_removal(self, account: tuple[int, int], now: float, restrictable: bool) -> str | None:
+        """Record strikes for a removal; return the restriction applied ('suspension', ...) or None."""
+        if self.policy.strikes_per_removal == 0:
+            return None
+        self._strikes[account].extend([now] * self.policy.strikes_per_removal)
+        self.strikes_issued += self.policy.strikes_per_removal
+        rung = None
+        active = self.active_strikes(account, now)
+        for candidate in self.ladder:
+            if active >= candidate.strikes:
+                rung = candidate
+        if rung is None:
+            return None
+        if not restrictable:
+            self.waived += 1
+            return None
+        self.restrictions_issued += 1
+        if rung.restriction == "suspension":
+            self.suspend(account, now, rung.duration)
+        return rung.restriction
+
+    def suspend(self, account: tuple[int, int], now: float, hours: float) -> None:
+        """Suspend an account from now for a number of hours."""
+        self.suspensions += 1
+        self.suspended[account].append((now, now + hours))
+
+    def is_suspended(self, account: tuple[int, int], at: float) -> bool:
+        """Whether the account was suspended at that time."""
+        intervals = self.suspended.get(account)
+        return bool(intervals) and any(a <= at < b for a, b in intervals)

@@ -1,0 +1,239 @@
+"""Review: queues worked by reviewer pools, in the order a priority policy sets.
+
+Reviewers pull work: when one becomes free it takes the ticket with the highest priority from
+its pool's queue. A review is one SimPy timeout with a callback, not a process per ticket, so
+the cost of a review is a heap operation and one event. Pools follow daily shifts: when a shift
+ends, reviewers finish what they hold and leave. A later report on a waiting ticket raises its
+priority (the ticket is pushed again and its older heap entry ignored), not the load.
+
+A priority policy is an object with one method, ``priority(ticket, now) -> float`` (higher is
+served first; ties in order of arrival) and a flag saying whether duplicate reports change it.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from typing import Callable
+
+import simpy
+
+WAITING, IN_REVIEW, DONE, CLOSED = range(4)
+
+
+class Ticket:
+    """A post waiting for, or under, review; carries what reviewers and policies need to know."""
+
+    __slots__ = (
+        "post", "klass", "author", "created", "reach", "decay", "severity", "category", "violating", "kind",
+        "p_violating", "u_review", "u_cross_check", "u_newsworthy", "review_hours", "cross_check_hours",
+        "reports", "source", "entered", "state", "version", "tier", "tracked", "government_flag", "pool",
+    )
+
+    def __init__(self, post, klass, author, created, reach, decay, severity, category, violating, kind,
+                 p_violating, u_review, u_cross_check, u_newsworthy, review_hours, cross_check_hours, reports,
+                 source, entered, tracked, government_flag):
+        self.post, self.klass, self.author, self.created = post, klass, author, created
+        self.reach, self.decay, self.severity, self.category = reach, decay, severity, category
+        self.violating, self.kind, self.p_violating = violating, kind, p_violating
+        self.u_review, self.u_cross_check, self.u_newsworthy = u_review, u_cross_check, u_newsworthy
+        self.review_hours, self.cross_check_hours, self.reports = review_hours, cross_check_hours, reports
+        self.source, self.entered, self.tracked, self.government_flag = source, entered, tracked, government_flag
+        self.state, self.version, self.tier, self.pool = WAITING, 0, 1, None
+
+    def reports_by(self, now: float) -> int:
+        """Reports filed on the post up to now (at least one ticket-opening signal)."""
+        reports = self.reports
+        if reports is None or len(reports) == 0:
+            return 1
+        return max(1, int(reports.searchsorted(now, side="right")))
+
+
+class Fifo:
+    """First in, first out: the order in which tickets arrived."""
+
+    uses_reports = False
+
+    def priority(self, ticket: Ticket, now: float) -> float:
+        """Every ticket has the same priority, so arrival order decides."""
+        return 0.0
+
+
+class _Boosted:
+    """Shared part of the ranked policies: duplicate reports multiply the base priority."""
+
+    uses_reports = True
+
+    def __init__(self, report_boost: float):
+        self.report_boost = report_boost
+
+    def priority(self, ticket: Ticket, now: float) -> float:
+        """Base priority raised by report_boost for every report after the first."""
+        return self.base(ticket, now) * (1.0 + self.report_boost * (ticket.reports_by(now) - 1))
+
+    def base(self, ticket: Ticket, now: float) -> float:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+class Severity(_Boosted):
+    """Most severe first (since 2020 platforms rank by severity, virality and likelihood)."""
+
+    def base(self, ticket: Ticket, now: float) -> float:
+        """The ticket's severity, 1 to 4."""
+        return float(ticket.severity)
+
+
+class PredictedViews(_Boosted):
+    """Most views still to come first: remaining views of the view curve."""
+
+    def base(self, ticket: Ticket, now: float) -> float:
+        """Views the post will still get if left up."""
+        return ticket.reach * math.exp(-(now - ticket.created) / ticket.decay)
+
+
+class ExpectedHarm(_Boosted):
+    """Severity times remaining views times the classifier's probability of violation."""
+
+    def base(self, ticket: Ticket, now: float) -> float:
+        """Expected severity-weighted views prevented by acting now."""
+        remaining = ticket.reach * math.exp(-(now - ticket.created) / ticket.decay)
+        return ticket.severity * remaining * ticket.p_violating
+
+
+POLICIES = {"fifo": Fifo, "severity": Severity, "predicted_views": PredictedViews, "expected_harm": ExpectedHarm}
+
+
+def make_policy(name: str, report_boost: float):
+    """The priority policy of this name."""
+    cls = POLICIES[name]
+    return cls() if cls is Fifo else cls(report_boost)
+
+
+class ReviewQueue:
+    """A priority queue of tickets with lazy deletion, keeping its length's time integral."""
+
+    def __init__(self, env: simpy.Environment, policy):
+        self.env = env
+        self.policy = policy
+        self._heap: list = []
+        self._seq = 0
+        self.waiting = 0
+        self.area = 0.0
+        self._last = 0.0
+        self.arrivals = 0
+
+    def _account(self, now: float) -> None:
+        self.area += self.waiting * (now - self._last)
+        self._last = now
+
+    def push(self, ticket: Ticket) -> None:
+        """Add a ticket (or re-rank one already waiting)."""
+        now = self.env.now
+        if ticket.state != WAITING or ticket.version == 0:
+            self._account(now)
+            self.waiting += 1
+            self.arrivals += 1
+            ticket.state = WAITING
+        ticket.version += 1
+        self._seq += 1
+        heapq.heappush(self._heap, (-self.policy.priority(ticket, now), self._seq, ticket.version, ticket))
+
+    def pop(self) -> Ticket | None:
+        """Take the highest-priority waiting ticket, or None."""
+        heap = self._heap
+        while heap:
+            _, _, version, ticket = heapq.heappop(heap)
+            if ticket.state == WAITING and ticket.version == version:
+                self._account(self.env.now)
+                self.waiting -= 1
+                ticket.state = IN_REVIEW
+                return ticket
+        return None
+
+    def close(self, ticket: Ticket) -> None:
+        """Take a waiting ticket out without review (auto-close, or the post went away)."""
+        if ticket.state == WAITING:
+            self._account(self.env.now)
+            self.waiting -= 1
+            ticket.state = CLOSED
+
+    def time_average(self, horizon: float) -> float:
+        """Time-average number waiting over [0, horizon]."""
+        self._account(horizon)
+        return self.area / horizon if horizon > 0 else 0.0
+
+
+class ReviewerPool:
+    """Reviewers working one queue; each review is a timeout whose callback decides the ticket."""
+
+    def __init__(self, env: simpy.Environment, name: str, queue: ReviewQueue, on_duty: Callable[[float], int],
+                 hours_of: Callable[[Ticket], float], decide: Callable[[Ticket], None], horizon: float,
+                 boundaries: tuple[float, ...] = ()):
+        self.env = env
+        self.name = name
+        self.queue = queue
+        self.on_duty = on_duty
+        self.hours_of = hours_of
+        self.decide = decide
+        self.horizon = horizon
+        self.slowdown = 1.0
+        self.capacity = on_duty(0.0)
+        self.busy = 0
+        self.work = 0.0
+        self.warmup = 0.0
+        self.waits: list[float] = []
+        self.wait_severity: list[int] = []
+        self._done_callbacks = [self._finish]
+        self.boundaries = tuple(sorted(set(boundaries) | {0.0}))
+        if len(self.boundaries) > 1:
+            env.process(self._shifts(self.boundaries))
+
+    def submit(self, ticket: Ticket) -> None:
+        """A ticket arrives: queue it and start it at once if a reviewer is free."""
+        ticket.pool = self
+        self.queue.push(ticket)
+        if self.busy < self.capacity:
+            self._start_next()
+
+    def _start_next(self) -> bool:
+        ticket = self.queue.pop()
+        if ticket is None:
+            return False
+        now = self.env.now
+        self.busy += 1
+        if ticket.entered >= self.warmup:
+            self.waits.append(now - ticket.entered)
+            self.wait_severity.append(ticket.severity)
+        hours = self.hours_of(ticket) * self.slowdown
+        self.work += min(hours, max(self.horizon - now, 0.0))
+        event = self.env.timeout(hours, ticket)
+        event.callbacks = self._done_callbacks.copy()
+        return True
+
+    def _finish(self, event) -> None:
+        self.busy -= 1
+        self.decide(event._value)
+        if self.busy < self.capacity:
+            self._start_next()
+
+    def _shifts(self, boundaries: list[float]):
+        day = 0.0
+        while True:
+            for hour in boundaries:
+                at = day + hour
+                if at > self.env.now:
+                    yield self.env.timeout(at - self.env.now)
+                self.capacity = self.on_duty(hour)
+                while self.busy < self.capacity and self._start_next():
+                    pass
+            day += 24.0
+
+    def staffed_hours(self) -> float:
+        """Reviewer-hours on duty over the horizon (the denominator of utilisation)."""
+        full_days, rest = divmod(self.horizon, 24.0)
+        edges = (*self.boundaries, 24.0)
+
+        def staffed_until(limit: float) -> float:
+            return sum(self.on_duty(a) * (min(b, limit) - a) for a, b in zip(edges, edges[1:]) if a < limit)
+
+        return full_days * staffed_until(24.0) + staffed_until(rest)

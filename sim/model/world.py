@@ -1,0 +1,354 @@
+"""The world of one replication: posts appear, get flagged or reported, reviewed, removed or kept.
+
+``World`` wires the actors together on one SimPy environment: each day it draws every account
+class's posts for that day in one batch (content), draws their reports and detection signals
+(reporting), and schedules one timeout per post that will ever enter review. From there tickets
+move through the reviewer pools (review), removals feed strikes and restrictions (enforcement).
+At the horizon it hands its raw records to ``sim.metrics``, which turns them into outcomes.
+
+The scenario is read-only here; everything that changes lives in this object and dies with it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import simpy
+
+from sim.model.content import (
+    BENIGN_FLAGGED, BENIGN_GOVERNMENT, BENIGN_REPORTED, VIOLATING, ClassModel, PostBatch,
+)
+from sim.model.enforcement import Enforcer
+from sim.model.reporting import (
+    GOVERNMENT, REPORT, SOURCES, ClassifierModel, draw_reports, entry_times, report_counts,
+)
+from sim.model.review import DONE, WAITING, ReviewerPool, ReviewQueue, Ticket, make_policy
+from sim.model.streams import Streams
+from sim.scenario.schema import Scenario, ScriptedPost
+
+DAY = 24.0
+
+
+def categories_of(scenario: Scenario) -> dict[str, int]:
+    """Index of every policy category named anywhere in the scenario ('none' first)."""
+    names = ["none"]
+    for account in scenario.accounts.values():
+        names += [v.category for v in account.violations]
+    names += [post.category for post in scenario.scripted_posts]
+    names += list(scenario.detection.classifier.categories or ())
+    names += list(scenario.review.newsworthiness.categories)
+    return {name: i for i, name in enumerate(dict.fromkeys(names))}
+
+
+def _shift_boundaries(pool) -> tuple[float, ...]:
+    return tuple(sorted({s.start for s in pool.shifts} | {s.end % DAY for s in pool.shifts}))
+
+
+class World:
+    """One replication's state and processes."""
+
+    def __init__(self, scenario: Scenario, streams: Streams):
+        self.scenario = scenario
+        self.streams = streams
+        self.env = simpy.Environment()
+        self.horizon = scenario.horizon
+        self.categories = categories_of(scenario)
+        self.classes = [ClassModel.build(i, name, spec, self.categories)
+                        for i, (name, spec) in enumerate(scenario.accounts.items())]
+        self.class_index = {c.name: c.index for c in self.classes}
+        detection = scenario.detection
+        self.classifier = ClassifierModel(detection.classifier.recall, detection.classifier.false_positive_rate)
+        covered = detection.classifier.categories
+        self.classifier_covers = np.array(
+            [covered is None or name in covered for name in self.categories], dtype=bool)
+        self.trusted_watch = self._class_mask(detection.trusted_flaggers.accounts)
+        self.government_targets = self._class_mask(detection.government.targets or ())
+        review = scenario.review
+        self.cross_checked = self._class_mask(review.cross_check.accounts)
+        self.newsworthy_classes = self._class_mask(review.newsworthiness.accounts)
+        self.newsworthy_categories = {self.categories[c] for c in review.newsworthiness.categories}
+        self.policy = make_policy(review.policy, review.report_boost)
+        self.enforcer = Enforcer(scenario.enforcement)
+        self.crisis_designated = False
+        self.active_share = 1.0
+
+        self.pools: list[ReviewerPool] = []
+        self.pool_of_language: dict[str, int] = {}
+        for name, spec in review.pools.items():
+            queue = ReviewQueue(self.env, self.policy)
+            pool = ReviewerPool(self.env, name, queue, spec.on_duty, _review_hours, self._decide_first_line,
+                                self.horizon, _shift_boundaries(spec))
+            pool.spec = spec
+            pool.warmup = scenario.warmup
+            for language in spec.languages:
+                self.pool_of_language.setdefault(language, len(self.pools))
+            self.pools.append(pool)
+        cc = review.cross_check
+        self.cross_check = ReviewerPool(self.env, "cross_check", ReviewQueue(self.env, self.policy),
+                                        lambda hour: cc.reviewers, _cross_check_hours, self._decide_cross_check,
+                                        self.horizon)
+
+        self.batches: list[PostBatch] = []
+        self.offsets: list[int] = []
+        self.n_posts = 0
+        self.removed: dict[int, float] = {}
+        self.removed_by: dict[int, str] = {}
+        self.tracked_ids: dict[int, str] = {}
+        self.timeline: list[tuple[str, float, str, str]] = []
+        self.series: dict[str, list[float]] = {"queue_length": [], "cross_check_queue_length": []}
+        self.backlog_max = 0
+        self.counts = {"wrongful_removals": 0, "opposition_wrongful_removals": 0, "reports_auto_closed": 0,
+                       "newsworthy_keeps": 0, "false_keeps": 0, "cross_check_reviews": 0, "reviews": 0,
+                       "tickets": 0}
+        self.tickets_by_source = dict.fromkeys(SOURCES, 0)
+
+    def _class_mask(self, names) -> np.ndarray:
+        listed = set(names or ()) if names is not None else None
+        return np.array([listed is None or c.name in listed for c in self.classes], dtype=bool)
+
+    # ----------------------------------------------------------------- running
+
+    def run(self) -> World:
+        """Simulate up to the horizon."""
+        self.env.process(self._daily_posts())
+        self.env.process(self._daily_samples())
+        for post in self.scenario.scripted_posts:
+            self._add_scripted(post)
+        self.env.run(until=self.horizon)
+        return self
+
+    def _daily_posts(self):
+        day = 0.0
+        while day < self.horizon:
+            end = min(day + DAY, self.horizon)
+            for cls in self.classes:
+                self._draw_class(cls, day, end)
+            yield self.env.timeout(end - day)
+            day = end
+
+    def _daily_samples(self):
+        while True:
+            self.series["queue_length"].append(float(sum(p.queue.waiting for p in self.pools)))
+            self.series["cross_check_queue_length"].append(float(self.cross_check.queue.waiting))
+            yield self.env.timeout(DAY)
+
+    def _draw_class(self, cls: ClassModel, t0: float, t1: float) -> None:
+        rng = self.streams.get(f"accounts/{cls.name}")
+        days = (t1 - t0) / DAY
+        violating, benign = cls.daily_counts(self.active_share, days)
+        spec = cls.spec
+        government = self.scenario.detection.government
+        n_gov = 0
+        if self.government_targets[cls.index] and government.targets:
+            n_gov = rng.poisson(government.lawful_flags_per_day * days * self._target_share(cls))
+        kinds = np.concatenate([
+            np.full(rng.poisson(violating), VIOLATING),
+            np.full(rng.poisson(benign * spec.benign_report_rate), BENIGN_REPORTED),
+            np.full(rng.poisson(benign * self.classifier.false_positive_rate), BENIGN_FLAGGED),
+            np.full(n_gov, BENIGN_GOVERNMENT),
+        ]).astype(np.int64)
+        if len(kinds) == 0:
+            return
+        batch = cls.draw(rng, kinds, t0, t1, self._pool_spec(spec.language).handling_time,
+                         self.scenario.review.cross_check.handling_time)
+        self._admit(batch, rng, report_counts(batch, rng, spec.report_probability, spec.reports_per_benign_post))
+
+    def _target_share(self, cls: ClassModel) -> float:
+        volume = {c.index: c.spec.count * c.spec.posts_per_day for c in self.classes if self.government_targets[c.index]}
+        total = sum(volume.values())
+        return volume[cls.index] / total if total > 0 else 0.0
+
+    def _pool_spec(self, language: str):
+        return self.pools[self.pool_of_language[language]].spec
+
+    def _add_scripted(self, post: ScriptedPost) -> None:
+        cls = self.classes[self.class_index[post.account]]
+        rng = self.streams.get(f"scripted/{post.name}")
+        at = self.scenario.hour_of(post.at)
+        if at >= self.horizon:
+            return
+        kind = np.array([VIOLATING if post.violating else BENIGN_REPORTED])
+        batch = cls.draw(rng, kind, at, at, self._pool_spec(cls.spec.language).handling_time,
+                         self.scenario.review.cross_check.handling_time)
+        batch.created[:] = at
+        batch.reach[:] = post.reach
+        batch.decay[:] = post.view_decay
+        batch.category[:] = self.categories[post.category]
+        batch.severity[:] = post.severity
+        probability = cls.spec.report_probability if post.report_probability is None else post.report_probability
+        counts = rng.poisson(probability * batch.reach * batch.authentic)
+        pid = self._admit(batch, rng, counts)
+        self.tracked_ids[pid] = post.name
+        self._trace(pid, at, "published", f"{post.account}, reach {post.reach:,.0f}")
+
+    def _admit(self, batch: PostBatch, rng: np.random.Generator, reports: np.ndarray) -> int:
+        """Draw a batch's report times and detection signals and schedule the posts that enter review."""
+        draw_reports(batch, rng, reports)
+        u = batch.uniforms
+        detection = self.scenario.detection
+        violating = batch.kind == VIOLATING
+        flagged = ((violating & (u[:, 0] < self.classifier.recall)) | (batch.kind == BENIGN_FLAGGED))
+        flagged &= self.classifier_covers[batch.category]
+        trusted = violating & (u[:, 4] < detection.trusted_flaggers.coverage) & self.trusted_watch[batch.klass]
+        government = (violating & (u[:, 5] < detection.government.violating_coverage)
+                      & self.government_targets[batch.klass]) | (batch.kind == BENIGN_GOVERNMENT)
+        entry, source = entry_times(batch, flagged, trusted, detection.trusted_flaggers.delay, government,
+                                    detection.government.delay, rng)
+        batch.entry, batch.source = entry, source
+        batch.p_violating = self.classifier.scores(batch.kind, u[:, 0])
+        offset = self.n_posts
+        self.batches.append(batch)
+        self.offsets.append(offset)
+        self.n_posts += len(batch)
+        now = self.env.now
+        for i in np.flatnonzero(entry < self.horizon):
+            event = self.env.timeout(entry[i] - now, (batch, int(i), offset + int(i)))
+            event.callbacks.append(self._enter)
+        return offset
+
+    # ----------------------------------------------------------------- tickets
+
+    def is_suppressed(self, klass: int, author: int, created: float) -> bool:
+        """Whether a post could not have been published (its author was suspended then)."""
+        return self.enforcer.is_suspended((klass, author), created)
+
+    def _enter(self, event) -> None:
+        batch, i, pid = event._value
+        klass, author = int(batch.klass[i]), int(batch.author[i])
+        if self.enforcer.suspended and self.is_suppressed(klass, author, batch.created[i]):
+            return
+        source = int(batch.source[i])
+        reports = batch.reports_of(i)
+        ticket = Ticket(
+            post=pid, klass=klass, author=author, created=float(batch.created[i]), reach=float(batch.reach[i]),
+            decay=float(batch.decay[i]), severity=int(batch.severity[i]), category=int(batch.category[i]),
+            violating=bool(batch.kind[i] == VIOLATING), kind=int(batch.kind[i]),
+            p_violating=self.classifier.probability_violating(float(batch.p_violating[i])),
+            u_review=float(batch.uniforms[i, 1]), u_cross_check=float(batch.uniforms[i, 2]),
+            u_newsworthy=float(batch.uniforms[i, 3]), review_hours=float(batch.review_hours[i]),
+            cross_check_hours=float(batch.cross_check_hours[i]), reports=reports, source=source,
+            entered=self.env.now, tracked=self.tracked_ids.get(pid),
+            government_flag=source == GOVERNMENT,
+        )
+        self.counts["tickets"] += 1
+        self.tickets_by_source[SOURCES[source]] += 1
+        if ticket.tracked:
+            self._trace(pid, self.env.now, "ticket_opened", f"by {SOURCES[source]}")
+        pool = self.pools[self.pool_of_language[self.classes[klass].spec.language]]
+        pool.submit(ticket)
+        backlog = sum(p.queue.waiting for p in self.pools)
+        if backlog > self.backlog_max:
+            self.backlog_max = backlog
+        if self.policy.uses_reports:
+            self._schedule_next_report(ticket)
+        window = self.scenario.review.auto_close_after
+        if window is not None and source == REPORT and ticket.state == WAITING:
+            timer = self.env.timeout(window, ticket)
+            timer.callbacks.append(self._auto_close)
+
+    def _schedule_next_report(self, ticket: Ticket) -> None:
+        reports = ticket.reports
+        k = int(reports.searchsorted(self.env.now, side="right"))
+        if k < len(reports) and reports[k] < self.horizon:
+            event = self.env.timeout(reports[k] - self.env.now, ticket)
+            event.callbacks.append(self._duplicate_report)
+
+    def _duplicate_report(self, event) -> None:
+        ticket = event._value
+        if ticket.state == WAITING:
+            ticket.pool.queue.push(ticket)
+            self._schedule_next_report(ticket)
+
+    def _auto_close(self, event) -> None:
+        ticket = event._value
+        if ticket.state == WAITING and ticket.tier == 1:
+            ticket.pool.queue.close(ticket)
+            self.counts["reports_auto_closed"] += 1
+            if ticket.tracked:
+                self._trace(ticket.post, self.env.now, "auto_closed", "not reviewed within the window")
+
+    # ----------------------------------------------------------------- decisions
+
+    def _decide_first_line(self, ticket: Ticket) -> None:
+        ticket.state = DONE
+        self.counts["reviews"] += 1
+        spec = self.pools[self.pool_of_language[self.classes[ticket.klass].spec.language]].spec
+        if ticket.violating:
+            remove = ticket.u_review >= spec.false_keep
+        else:
+            chance = spec.false_removal
+            if ticket.government_flag:
+                deference = self.scenario.detection.government.removal_deference
+                chance = chance + (1 - chance) * deference
+            remove = ticket.u_review < chance
+        if ticket.tracked:
+            self._trace(ticket.post, self.env.now, "reviewed", "violating" if remove else "not violating")
+        if not remove:
+            if ticket.violating:
+                self.counts["false_keeps"] += 1
+            return
+        if self.cross_checked[ticket.klass]:
+            ticket.tier = 2
+            ticket.entered = self.env.now
+            if ticket.tracked:
+                self._trace(ticket.post, self.env.now, "cross_check_queued", "stays up while it waits")
+            self.cross_check.submit(ticket)
+        else:
+            self.remove(ticket, "first_line")
+
+    def _decide_cross_check(self, ticket: Ticket) -> None:
+        ticket.state = DONE
+        self.counts["cross_check_reviews"] += 1
+        cc = self.scenario.review.cross_check
+        if ticket.violating:
+            if ticket.u_cross_check < cc.false_keep:
+                self.counts["false_keeps"] += 1
+                self._trace_if(ticket, "cross_check_decided", "not violating")
+                return
+            if self.newsworthy(ticket) and ticket.u_newsworthy < self.scenario.review.newsworthiness.probability:
+                self.counts["newsworthy_keeps"] += 1
+                self._trace_if(ticket, "newsworthy_keep", "violating, kept in the public interest")
+                return
+            self.remove(ticket, "cross_check")
+        elif ticket.u_cross_check < cc.false_removal:
+            self.remove(ticket, "cross_check")
+        else:
+            self._trace_if(ticket, "cross_check_decided", "not violating")
+
+    def newsworthy(self, ticket: Ticket) -> bool:
+        """Whether the newsworthiness allowance may apply to this post."""
+        return self.newsworthy_classes[ticket.klass] and ticket.category in self.newsworthy_categories
+
+    def remove(self, ticket: Ticket, how: str) -> None:
+        """Take a post down and enforce against its author."""
+        now = self.env.now
+        if ticket.post in self.removed:
+            return
+        self.removed[ticket.post] = now
+        self.removed_by[ticket.post] = how
+        self._trace_if(ticket, "removed", how)
+        if not ticket.violating:
+            self.counts["wrongful_removals"] += 1
+            if self.classes[ticket.klass].spec.opposition:
+                self.counts["opposition_wrongful_removals"] += 1
+        spec = self.classes[ticket.klass].spec
+        restrictable = not spec.public_figure or self.crisis_designated
+        applied = self.enforcer.on_removal((ticket.klass, ticket.author), now, restrictable)
+        if applied:
+            self._trace_if(ticket, "restriction", applied)
+
+    # ----------------------------------------------------------------- records
+
+    def _trace(self, pid: int, time: float, event: str, detail: str) -> None:
+        self.timeline.append((self.tracked_ids.get(pid, str(pid)), time, event, detail))
+
+    def _trace_if(self, ticket: Ticket, event: str, detail: str) -> None:
+        if ticket.tracked:
+            self._trace(ticket.post, self.env.now, event, detail)
+
+
+def _review_hours(ticket: Ticket) -> float:
+    return ticket.review_hours
+
+
+def _cross_check_hours(ticket: Ticket) -> float:
+    return ticket.cross_check_hours

@@ -1,0 +1,35 @@
+"""Scenarios: the YAML format, its validation, and loading with precise error messages.
+
+``load_scenario(path, sets)`` is the one way in: it reads the file safely, follows ``extends:``,
+applies ``--set dotted.path=value`` overrides and validates everything against ``Scenario``,
+raising one ``ScenarioError`` (file:line:column, key, what was expected) on any mistake.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable
+
+from sim.errors import ScenarioError
+from sim.scenario.loader import load_document
+from sim.scenario.overrides import parse_set
+from sim.scenario.schema import Scenario
+from sim.scenario.workload import WorkloadError, check_workload, expected_posts
+
+__all__ = ["Scenario", "ScenarioError", "WorkloadError", "load_scenario", "check_workload", "expected_posts",
+           "bundled_scenarios", "SCENARIO_DIR"]
+
+SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
+
+
+def load_scenario(path: str | os.PathLike, sets: Iterable[str] = ()) -> Scenario:
+    """Load, resolve and validate a scenario file, with `--set` expressions applied."""
+    parsed = [parse_set(expr) for expr in sets]
+    scenario, _ = load_document(str(path), parsed, model=Scenario)
+    return scenario
+
+
+def bundled_scenarios() -> list[Path]:
+    """The scenario files that ship with modsim."""
+    return sorted(SCENARIO_DIR.rglob("*.yaml"))

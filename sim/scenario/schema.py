@@ -1,0 +1,301 @@
+"""What a scenario is: the validated, immutable description of one simulated world.
+
+A scenario file is YAML; these pydantic models say which keys it may have, what each means (the
+``description`` of every field is what ``modsim schema`` shows to editors), which values are
+allowed, and how the parts must refer to each other (a scripted post names an account class that
+exists; every language some account writes in is read by some reviewer pool). Unknown keys are
+refused. Durations are written with units (``36h``, ``14d``, ``6mo``) and held in hours.
+
+Named things (account classes, reviewer pools) are mappings from name to settings, so that
+``--set review.pools.khmer.reviewers=40`` reads as what it does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
+
+from sim.scenario.durations import format_duration, parse_duration
+
+Hours = Annotated[
+    float,
+    BeforeValidator(parse_duration),
+    PlainSerializer(format_duration, return_type=str),
+    Field(json_schema_extra={"type": "string", "pattern": r"^\s*[0-9.eE+-]+\s*(s|min|h|d|w|mo|y)\s*$"}),
+]
+Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+Count = Annotated[int, Field(ge=0)]
+Severity = Annotated[int, Field(ge=1, le=4, description="1 low, 2 medium, 3 high, 4 severe")]
+Name = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")]
+
+
+class Frozen(BaseModel):
+    """Base of every scenario model: unknown keys refused, values immutable once validated."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class Violation(Frozen):
+    """One kind of violation an account class commits, with its rate per post."""
+
+    category: Name = Field(description="Policy category, e.g. violence_incitement, hate_speech.")
+    severity: Severity = Field(description="Severity of these violations, 1 (low) to 4 (severe).")
+    probability: Probability = Field(description="Chance that one post of this class is such a violation.")
+
+
+class AccountClass(Frozen):
+    """A class of accounts that behave alike: ordinary users, opposition politicians, a head of government."""
+
+    count: Count = Field(description="Number of accounts in the class.")
+    language: Name = Field(description="Language the class posts in; routes reports to reviewers of that language.")
+    posts_per_day: NonNegative = Field(description="Posts per account per day.")
+    reach_mean: NonNegative = Field(description="Mean total views of one post over its life (authentic and inauthentic).")
+    reach_cv: NonNegative = Field(1.0, description="Coefficient of variation of a post's reach (lognormal).")
+    view_decay: Hours = Field(description="Time constant of a post's view curve: views accrue as reach*(1-exp(-t/decay)).")
+    inauthentic_share: Probability = Field(
+        0.0, description="Share of views that are inauthentic (click farms, purchased likes); they never report."
+    )
+    report_probability: Probability = Field(
+        0.0, description="Chance that one authentic view of a violating post produces a user report."
+    )
+    benign_report_rate: Probability = Field(
+        0.0, description="Share of this class's non-violating posts that get reported anyway (they load the queues)."
+    )
+    reports_per_benign_post: Positive = Field(1.0, description="Mean number of reports on a reported non-violating post.")
+    violations: tuple[Violation, ...] = Field((), description="What this class's violating posts are, with their rates.")
+    opposition: bool = Field(False, description="Lawful opposition speech: its wrongful removals are counted apart.")
+    public_figure: bool = Field(
+        False, description="Public figures are restricted only under the civil-unrest protocol (a crisis designation)."
+    )
+    head_of_government: bool = Field(False, description="The leader whose moderation the government takes personally.")
+
+
+class ScriptedPost(Frozen):
+    """A specific post placed on the calendar (e.g. the 9 January 2023 speech) and tracked in every replication."""
+
+    name: Name = Field(description="Name used in the tracked-timeline table.")
+    account: Name = Field(description="Account class of the author (a key of `accounts`).")
+    at: dt.datetime | dt.date = Field(description="When the post is published (date or date-time, in the scenario's calendar).")
+    category: Name = Field(description="Policy category it violates (or would be judged under).")
+    severity: Severity = Field(3, description="Severity, 1 to 4.")
+    violating: bool = Field(True, description="Whether the post really violates the policy.")
+    reach: NonNegative = Field(description="Total views over its life if never removed.")
+    view_decay: Hours = Field(description="Time constant of its view curve.")
+    report_probability: Probability | None = Field(
+        None, description="Reports per authentic view; defaults to its account class's value."
+    )
+    real_removal: dt.datetime | dt.date | None = Field(
+        None, description="When it was really removed, if known (for charts and calibration)."
+    )
+
+
+class Classifier(Frozen):
+    """The proactive classifier, scoring every post at creation (binormal model of its scores)."""
+
+    recall: Probability = Field(0.0, description="Share of violating posts it flags at creation.")
+    false_positive_rate: Probability = Field(
+        0.0, description="Share of non-violating posts it flags at creation (they load the queues)."
+    )
+    categories: tuple[Name, ...] | None = Field(None, description="Categories it covers; all when omitted.")
+
+
+class TrustedFlaggers(Frozen):
+    """Organisations with a fast lane to flag violating content."""
+
+    coverage: Probability = Field(0.0, description="Share of violating posts a trusted flagger finds.")
+    delay: Hours = Field("1d", description="Mean time from publication to their flag (exponential).")
+    accounts: tuple[Name, ...] | None = Field(None, description="Account classes they watch; all when omitted.")
+
+
+class GovernmentChannel(Frozen):
+    """The government's streamlined channel for flagging posts it objects to."""
+
+    targets: tuple[Name, ...] = Field((), description="Account classes whose posts the government flags.")
+    violating_coverage: Probability = Field(0.0, description="Share of the targets' violating posts it flags.")
+    lawful_flags_per_day: NonNegative = Field(0.0, description="Lawful (non-violating) posts of the targets it flags per day.")
+    delay: Hours = Field("6h", description="Mean time from publication to its flag (exponential).")
+    removal_deference: Probability = Field(
+        0.0, description="Extra chance a reviewer removes a lawful post because the government flagged it."
+    )
+
+
+class Detection(Frozen):
+    """Every way a post can enter review besides user reports."""
+
+    classifier: Classifier = Field(Classifier(), description="Proactive classifier at creation.")
+    trusted_flaggers: TrustedFlaggers = Field(TrustedFlaggers(), description="Trusted-flagger programme.")
+    government: GovernmentChannel = Field(GovernmentChannel(), description="Government flagging channel.")
+
+
+class HandlingTime(Frozen):
+    """How long one review takes."""
+
+    distribution: Literal["exponential", "lognormal", "fixed"] = Field("lognormal", description="Shape.")
+    mean: Hours = Field(description="Mean handling time.")
+    cv: NonNegative = Field(1.0, description="Coefficient of variation (lognormal only).")
+
+
+class Shift(Frozen):
+    """A daily shift of a reviewer pool, in the scenario calendar's hours."""
+
+    start: Hours = Field(description="Start of the shift after midnight, e.g. 8h.")
+    end: Hours = Field(description="End of the shift after midnight, e.g. 16h; may pass midnight (e.g. 22h to 6h).")
+    reviewers: Count = Field(description="Reviewers on duty in this shift.")
+
+    @model_validator(mode="after")
+    def _within_day(self) -> Shift:
+        if not (0 <= self.start < 24 and 0 < self.end <= 24 and self.start != self.end):
+            raise ValueError("a shift starts and ends within a day (0h to 24h) and is not empty")
+        return self
+
+
+class ReviewerPool(Frozen):
+    """Reviewers who read some languages, with their speed and accuracy."""
+
+    languages: tuple[Name, ...] = Field(min_length=1, description="Languages this pool reviews; one queue per pool.")
+    reviewers: Count | None = Field(None, description="Reviewers on duty around the clock (or give `shifts`).")
+    shifts: tuple[Shift, ...] = Field((), description="Daily shifts; reviewers on duty add up where shifts overlap.")
+    handling_time: HandlingTime = Field(description="Time one review takes.")
+    false_keep: Probability = Field(0.0, description="Chance a violating post is wrongly kept.")
+    false_removal: Probability = Field(0.0, description="Chance a non-violating post is wrongly removed.")
+
+    @model_validator(mode="after")
+    def _staffed(self) -> ReviewerPool:
+        if (self.reviewers is None) == (not self.shifts):
+            raise ValueError("give either `reviewers` (around the clock) or `shifts`, not both and not neither")
+        if self.peak_reviewers() == 0:
+            raise ValueError("a reviewer pool needs at least one reviewer on duty at some time")
+        return self
+
+    def on_duty(self, hour_of_day: float) -> int:
+        """Reviewers on duty at this hour of the day."""
+        if self.reviewers is not None:
+            return self.reviewers
+        total = 0
+        for shift in self.shifts:
+            if shift.start < shift.end:
+                total += shift.reviewers if shift.start <= hour_of_day < shift.end else 0
+            else:
+                total += shift.reviewers if (hour_of_day >= shift.start or hour_of_day < shift.end) else 0
+        return total
+
+    def peak_reviewers(self) -> int:
+        """The most reviewers on duty at any hour of the day."""
+        if self.reviewers is not None:
+            return self.reviewers
+        edges = sorted({s.start for s in self.shifts} | {s.end % 24 for s in self.shifts})
+        return max(self.on_duty(h) for h in edges)
+
+
+class CrossCheck(Frozen):
+    """Secondary review for listed high-profile accounts; their content stays up while it waits."""
+
+    accounts: tuple[Name, ...] = Field((), description="Account classes whose removals need secondary review.")
+    reviewers: Count = Field(1, description="Secondary reviewers on duty around the clock.")
+    handling_time: HandlingTime = Field(
+        HandlingTime(distribution="exponential", mean="8h"), description="Time one secondary review takes."
+    )
+    false_keep: Probability = Field(0.05, description="Chance a violating post is wrongly kept at this tier.")
+    false_removal: Probability = Field(0.01, description="Chance a non-violating post is wrongly removed at this tier.")
+
+
+class Newsworthiness(Frozen):
+    """The allowance to keep violating content in the public interest, applied by expert reviewers."""
+
+    categories: tuple[Name, ...] = Field((), description="Categories it may apply to.")
+    accounts: tuple[Name, ...] = Field((), description="Account classes it may apply to.")
+    probability: Probability = Field(0.0, description="Chance experts apply it when it may apply.")
+
+
+PolicyName = Literal["fifo", "severity", "predicted_views", "expected_harm"]
+
+
+class Review(Frozen):
+    """How reported and flagged posts are reviewed."""
+
+    policy: PolicyName = Field("severity", description="Queue order: fifo, severity, predicted_views or expected_harm.")
+    report_boost: NonNegative = Field(
+        0.25, description="Priority added per duplicate report, as a share of the base priority (not used by fifo)."
+    )
+    auto_close_after: Hours | None = Field(
+        None, description="User-report tickets not reviewed within this time are closed unreviewed; none when omitted."
+    )
+    pools: dict[Name, ReviewerPool] = Field(min_length=1, description="Reviewer pools by name.")
+    cross_check: CrossCheck = Field(CrossCheck(), description="Secondary review for listed accounts.")
+    newsworthiness: Newsworthiness = Field(Newsworthiness(), description="Public-interest allowance.")
+
+
+class Rung(Frozen):
+    """One rung of the strike ladder."""
+
+    strikes: Annotated[int, Field(ge=1)] = Field(description="Active strikes at which this rung applies.")
+    restriction: Literal["feature_limit", "suspension"] = Field(description="What the account loses.")
+    duration: Hours = Field(description="How long the restriction lasts.")
+
+
+class Enforcement(Frozen):
+    """Strikes and restrictions after removals."""
+
+    strikes_per_removal: Annotated[int, Field(ge=0)] = Field(1, description="Strikes an author gets per removed post.")
+    strike_expiry: Hours = Field("1y", description="How long a strike stays active.")
+    ladder: tuple[Rung, ...] = Field((), description="Restrictions by number of active strikes (the highest rung reached applies).")
+
+
+class Scenario(Frozen):
+    """A whole simulated world: who posts, how content is found and reviewed, and which policies apply."""
+
+    name: Name = Field(description="Short name; used for the results folder.")
+    description: str = Field("", max_length=4000, description="What question this scenario asks; shown in reports.")
+    start: dt.date = Field(dt.date(2023, 1, 1), description="Calendar date at simulated hour 0.")
+    horizon: Hours = Field(description="How long to simulate, e.g. 90d.")
+    warmup: Hours = Field("0h", description="Queue statistics ignore tickets that arrive before this time.")
+    seed: Annotated[int, Field(ge=0, lt=2**63)] = Field(20230109, description="Default seed of the run.")
+    replications: Annotated[int, Field(ge=1, le=100_000)] = Field(8, description="Default number of replications.")
+    accounts: dict[Name, AccountClass] = Field(min_length=1, description="Account classes by name.")
+    scripted_posts: tuple[ScriptedPost, ...] = Field((), description="Specific posts placed on the calendar and tracked.")
+    detection: Detection = Field(Detection(), description="Classifier, trusted flaggers and the government channel.")
+    review: Review = Field(description="Queues, reviewers and review policy.")
+    enforcement: Enforcement = Field(Enforcement(), description="Strikes and the restriction ladder.")
+
+    @model_validator(mode="after")
+    def _references_exist(self) -> Scenario:
+        names = set(self.accounts)
+        spoken = {lang for pool in self.review.pools.values() for lang in pool.languages}
+        for name, account in self.accounts.items():
+            if account.language not in spoken and (account.count > 0 and account.posts_per_day > 0):
+                raise ValueError(
+                    f"accounts.{name}.language: no reviewer pool reviews '{account.language}' "
+                    f"(pools review: {', '.join(sorted(spoken))})"
+                )
+        groups = {
+            "detection.trusted_flaggers.accounts": self.detection.trusted_flaggers.accounts or (),
+            "detection.government.targets": self.detection.government.targets,
+            "review.cross_check.accounts": self.review.cross_check.accounts,
+            "review.newsworthiness.accounts": self.review.newsworthiness.accounts,
+        }
+        for where, listed in groups.items():
+            for account in listed:
+                if account not in names:
+                    raise ValueError(f"{where}: no account class '{account}' (classes: {', '.join(sorted(names))})")
+        for i, post in enumerate(self.scripted_posts):
+            if post.account not in names:
+                raise ValueError(
+                    f"scripted_posts.{i}.account: no account class '{post.account}' (classes: {', '.join(sorted(names))})"
+                )
+            if self.hour_of(post.at) < 0:
+                raise ValueError(f"scripted_posts.{i}.at: {post.at} is before the scenario's start {self.start}")
+        if not math.isfinite(self.horizon) or self.horizon <= 0:
+            raise ValueError("horizon: must be a positive duration")
+        return self
+
+    def hour_of(self, when: dt.date | dt.datetime) -> float:
+        """Simulated hour of a calendar date or date-time (hour 0 is midnight at `start`)."""
+        if not isinstance(when, dt.datetime):
+            when = dt.datetime.combine(when, dt.time())
+        origin = dt.datetime.combine(self.start, dt.time())
+        return (when.replace(tzinfo=None) - origin).total_seconds() / 3600.0
