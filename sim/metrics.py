@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.experiment.statistics import km_quantile
+from sim.experiment.statistics import kaplan_meier, km_quantile
 from sim.model.content import VIOLATING, views_by
 
 OUTCOMES = (
@@ -38,6 +38,22 @@ class Replication:
     outcomes: dict[str, float]
     series: dict[str, list[float]]
     timeline: list[tuple[str, float, str, str]] = field(default_factory=list)
+    survival: list[float] = field(default_factory=list)
+
+
+def survival_grid(horizon: float, points: int = 120) -> np.ndarray:
+    """Times (hours) at which each replication's Kaplan-Meier survival of violating posts is kept:
+    log-spaced from one minute to the horizon, so that minutes and months are both visible."""
+    return np.geomspace(1 / 60, horizon, points)
+
+
+def survival_at(durations: np.ndarray, observed: np.ndarray, grid: np.ndarray) -> list[float]:
+    """Kaplan-Meier share of violating posts still up at each grid time."""
+    times, survival = kaplan_meier(durations, observed)
+    if len(times) == 0:
+        return [1.0] * len(grid)
+    index = np.searchsorted(times, grid, side="right") - 1
+    return np.where(index >= 0, survival[np.maximum(index, 0)], 1.0).tolist()
 
 
 def _column(world, name: str) -> np.ndarray:
@@ -131,7 +147,8 @@ def collect(world) -> Replication:
         if removed_at[pid] > horizon:
             timeline.append((name, horizon, "up_at_horizon", f"{views[pid]:,.0f} views"))
     timeline.sort(key=lambda row: (row[0], row[1]))
-    return Replication(outcomes=outcomes, series=series, timeline=timeline)
+    survival = survival_at(duration, observed, survival_grid(horizon))
+    return Replication(outcomes=outcomes, series=series, timeline=timeline, survival=survival)
 
 
 def daily_views(created, end, reach, decay, horizon: float) -> list[float]:

@@ -58,10 +58,7 @@ def run(
         err_console.print(f"interrupted: finished replications are kept in {folder.work}\n"
                           f"resume with: modsim run {scenario_path} --resume {folder.work}", markup=False)
         raise typer.Exit(EXIT_INTERRUPTED)
-    files = {"replications.parquet": tables.replications, "timeseries.parquet": tables.timeseries,
-             "tracked.parquet": tables.tracked, "summary.csv": tables.summary}
-    if len(tables.failures):
-        files["failures.csv"] = tables.failures
+    files = tables.files()
     info = manifest("run", scenario, seed, started, replications=count, workers=workers, scheduler=scheduler,
                     failures=len(tables.failures), resumed=bool(resume))
     folder.write_tables(files, scenario, info)

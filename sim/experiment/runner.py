@@ -11,7 +11,7 @@ import pandas as pd
 from sim.experiment.executors import executor_for
 from sim.experiment.replicate import Failure, run_replications
 from sim.experiment.statistics import summarize
-from sim.metrics import OUTCOMES, Replication
+from sim.metrics import OUTCOMES, Replication, survival_grid
 from sim.scenario.schema import Scenario
 
 
@@ -22,8 +22,17 @@ class RunTables:
     replications: pd.DataFrame
     timeseries: pd.DataFrame
     tracked: pd.DataFrame
+    survival: pd.DataFrame
     failures: pd.DataFrame
     summary: pd.DataFrame
+
+    def files(self) -> dict[str, pd.DataFrame]:
+        """The tables by the file names they are written under in a results folder."""
+        files = {"replications.parquet": self.replications, "timeseries.parquet": self.timeseries,
+                 "tracked.parquet": self.tracked, "survival.parquet": self.survival, "summary.csv": self.summary}
+        if len(self.failures):
+            files["failures.csv"] = self.failures
+        return files
 
 
 def outcome_columns(table: pd.DataFrame) -> list[str]:
@@ -34,7 +43,8 @@ def outcome_columns(table: pd.DataFrame) -> list[str]:
 
 def tables_from(scenario: Scenario, seed: int, records: dict[int, Replication | Failure]) -> RunTables:
     """Assemble the tables of a run from its replication records (in replication order)."""
-    rows, series, tracked, failures = [], [], [], []
+    rows, series, tracked, failures, survival = [], [], [], [], []
+    grid = survival_grid(scenario.horizon)
     start = dt.datetime.combine(scenario.start, dt.time())
     for index in sorted(records):
         record = records[index]
@@ -46,6 +56,7 @@ def tables_from(scenario: Scenario, seed: int, records: dict[int, Replication | 
             series.extend({"replication": index, "day": day, "series": name, "value": v} for day, v in enumerate(values))
         tracked.extend({"replication": index, "post": post, "time_h": t, "date": start + dt.timedelta(hours=t),
                         "event": event, "detail": detail} for post, t, event, detail in record.timeline)
+        survival.extend({"replication": index, "time_h": t, "survival": v} for t, v in zip(grid, record.survival))
     replications = pd.DataFrame(rows, columns=None if rows else ["replication", "seed"])
     summary = summarize(replications, outcome_columns(replications)) if rows else summarize(
         pd.DataFrame(), [])
@@ -53,6 +64,7 @@ def tables_from(scenario: Scenario, seed: int, records: dict[int, Replication | 
         replications=replications,
         timeseries=pd.DataFrame(series, columns=["replication", "day", "series", "value"]),
         tracked=pd.DataFrame(tracked, columns=["replication", "post", "time_h", "date", "event", "detail"]),
+        survival=pd.DataFrame(survival, columns=["replication", "time_h", "survival"]),
         failures=pd.DataFrame(failures, columns=["replication", "seed", "error", "detail"]),
         summary=summary,
     )
