@@ -9,6 +9,7 @@ The README documents every outcome; ``OUTCOMES`` is the list in the order tables
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,7 +24,15 @@ OUTCOMES = (
     "queue_wait_mean_h_severity_1", "queue_wait_mean_h_severity_2", "queue_wait_mean_h_severity_3",
     "queue_wait_mean_h_severity_4", "reviewer_utilization", "backlog_max", "reports_filed", "tickets", "reviews", "reports_auto_closed",
     "cross_check_reviews", "cross_check_wait_mean_h", "strikes_issued", "restrictions_issued",
-    "restrictions_waived",
+    "restrictions_waived", "appeals", "appeal_reversals", "board_appeals", "board_cases", "board_selection_rate",
+    "board_decision_time_median_d", "board_overturns", "recommendations", "recommendations_accepted", "suspensions",
+    "public_figure_suspensions", "retaliation_events", "threats", "staff_expelled", "board_members_barred",
+    "platform_blocks", "platform_blocked_days", "users_lost", "off_platform_views", "incitement_views", "harm_events",
+)
+GOVERNANCE_OUTCOMES = (
+    "board_appeals", "board_cases", "board_selection_rate", "board_decision_time_median_d", "recommendations_accepted",
+    "public_figure_suspensions", "retaliation_events", "platform_blocked_days", "users_lost", "off_platform_views",
+    "harm_events",
 )
 KEY_OUTCOMES = (
     "removal_time_median_h", "removal_time_p90_h", "removed_share", "violating_views", "wrongful_removals",
@@ -72,13 +81,60 @@ def _report_owners(world) -> tuple[np.ndarray, np.ndarray]:
 
 
 def existing_mask(world, klass: np.ndarray, author: np.ndarray, created: np.ndarray) -> np.ndarray:
-    """Posts that could really be published (not by an account suspended at the time)."""
+    """Posts that were really published on the platform: not by an account suspended at the time, not
+    while the platform was blocked, not by a leader who had left for other channels."""
     exists = np.ones(len(created), dtype=bool)
     for (k, a), intervals in world.enforcer.suspended.items():
         mine = (klass == k) & (author == a)
         for start, end in intervals:
             exists &= ~(mine & (created >= start) & (created < end))
+    for start, end in world.government.blocks:
+        exists &= ~((created >= start) & (created < end))
+    if world.government.migrated_at is not None:
+        exists &= ~(np.isin(klass, world.leaders) & (created >= world.government.migrated_at))
     return exists
+
+
+def paused_hours(start: np.ndarray, until: np.ndarray, blocks) -> np.ndarray:
+    """Hours of [start, until) during which the platform was blocked (views stop then)."""
+    paused = np.zeros(len(start))
+    for a, b in blocks:
+        paused += np.clip(np.minimum(until, b) - np.maximum(start, a), 0.0, None)
+    return paused
+
+
+def off_platform_views(world) -> float:
+    """Expected views of the leader's posts on other channels after he left the platform."""
+    moved = world.government.migrated_at
+    if moved is None:
+        return 0.0
+    span = world.horizon - moved
+    total = 0.0
+    for index in world.leaders:
+        spec = world.classes[index].spec
+        rate = spec.count * spec.posts_per_day / 24.0
+        tau = spec.view_decay
+        total += rate * spec.reach_mean * world.government.audience_share * (span - tau * -np.expm1(-span / tau))
+    return float(total)
+
+
+def harm_events(world, incitement_daily: list[float]) -> float:
+    """Offline harm events: a Poisson count per day whose hazard grows with incitement views and unrest."""
+    spec = world.scenario.harm
+    if spec.base_per_day <= 0:
+        return 0.0
+    rng = world.streams.get("harm")
+    start = world.scenario.start
+    total = 0
+    for day, views in enumerate(incitement_daily):
+        date = start + dt.timedelta(days=day)
+        unrest = 1.0
+        for period in spec.unrest:
+            if period.start <= date <= period.end:
+                unrest *= period.level
+        hazard = spec.base_per_day * unrest * (1.0 + spec.per_million_views * views / 1e6)
+        total += rng.poisson(hazard)
+    return float(total)
 
 
 def collect(world) -> Replication:
@@ -94,11 +150,14 @@ def collect(world) -> Replication:
         removed_at[ids] = np.fromiter(world.removed.values(), dtype=float)
     end = np.minimum(removed_at, horizon)
     violating = (kind == VIOLATING) & exists
-    views = views_by(end - created, reach, decay)
+    blocks = world.government.blocks
+    views = views_by(end - created - paused_hours(created, end, blocks), reach, decay)
     duration, observed = (end - created)[violating], (removed_at <= horizon)[violating]
 
     report_times, owners = _report_owners(world)
     filed = (report_times < end[owners]) & exists[owners] if len(owners) else np.zeros(0, dtype=bool)
+    for a, b in blocks:
+        filed &= ~((report_times >= a) & (report_times < b))
 
     waits = np.concatenate([np.asarray(p.waits, dtype=float) for p in world.pools])
     wait_severity = np.concatenate([np.asarray(p.wait_severity, dtype=np.int64) for p in world.pools])
@@ -133,9 +192,45 @@ def collect(world) -> Replication:
         "restrictions_issued": float(world.enforcer.restrictions_issued),
         "restrictions_waived": float(world.enforcer.waived),
     }
+    government, board = world.government, world.board
+    years = horizon / (365.25 * 24)
+    background = world.streams.get("board/background")
+    bg_appeals = background.poisson(world.scenario.board.background_appeals_per_year * years)
+    bg_cases = min(background.binomial(bg_appeals, board.base_selection()) if bg_appeals else 0,
+                   max(int(world.scenario.board.capacity_per_year * years) - len(board.selected_at), 0))
+    board_appeals = board.appeals + bg_appeals
+    board_cases = len(board.selected_at) + bg_cases
+    incitement_ids = [world.categories[c] for c in world.scenario.harm.categories if c in world.categories]
+    incitement = violating & np.isin(_column(world, "category"), incitement_ids)
+    incitement_daily = daily_views(created[incitement], end[incitement], reach[incitement], decay[incitement],
+                                   horizon, blocks)
+    outcomes.update({
+        "appeals": float(world.appeals.filed),
+        "appeal_reversals": float(world.appeals.reversals),
+        "board_appeals": float(board_appeals),
+        "board_cases": float(board_cases),
+        "board_selection_rate": float(board_cases / board_appeals) if board_appeals else float("nan"),
+        "board_decision_time_median_d": float(np.median(board.decision_days)) if board.decision_days else float("nan"),
+        "board_overturns": float(board.overturns),
+        "recommendations": float(board.recommendations),
+        "recommendations_accepted": float(board.accepted),
+        "suspensions": float(world.enforcer.suspensions),
+        "public_figure_suspensions": float(world.public_figure_suspensions),
+        "retaliation_events": float(government.counts["steps"]),
+        "threats": float(government.counts["threats"]),
+        "staff_expelled": float(government.counts["staff_expelled"]),
+        "board_members_barred": float(government.counts["board_members_barred"]),
+        "platform_blocks": float(government.counts["platform_blocks"]),
+        "platform_blocked_days": government.blocked_hours(horizon) / 24.0,
+        "users_lost": float(world.users_lost),
+        "off_platform_views": off_platform_views(world),
+        "incitement_views": float(views[incitement].sum()),
+        "harm_events": harm_events(world, incitement_daily),
+    })
     series = dict(world.series)
     series["live_violating_views"] = daily_views(created[violating], end[violating], reach[violating],
-                                                 decay[violating], horizon)
+                                                 decay[violating], horizon, blocks)
+    series["live_incitement_views"] = incitement_daily
     timeline = list(world.timeline)
     for pid, name in world.tracked_ids.items():
         up = float(end[pid] - created[pid])
@@ -151,14 +246,14 @@ def collect(world) -> Replication:
     return Replication(outcomes=outcomes, series=series, timeline=timeline, survival=survival)
 
 
-def daily_views(created, end, reach, decay, horizon: float) -> list[float]:
-    """Views of the given posts in each simulated day while they were up."""
+def daily_views(created, end, reach, decay, horizon: float, blocks=()) -> list[float]:
+    """Views of the given posts in each simulated day while they were up (none while the platform is blocked)."""
     days = int(np.ceil(horizon / 24.0))
     previous = np.zeros(len(created))
     totals = []
     for d in range(1, days + 1):
         until = np.minimum(end, min(d * 24.0, horizon))
-        cumulative = views_by(until - created, reach, decay)
+        cumulative = views_by(until - created - paused_hours(created, until, blocks), reach, decay)
         totals.append(float((cumulative - previous).sum()))
         previous = cumulative
     return totals

@@ -12,7 +12,7 @@ from sim.cli.common import (
     EXIT_FAILURES, EXIT_INTERRUPTED, app, console, err_console, print_summary, progress_bar, user_errors,
 )
 from sim.experiment.runner import run as run_scenario
-from sim.metrics import KEY_OUTCOMES
+from sim.metrics import GOVERNANCE_OUTCOMES, KEY_OUTCOMES
 from sim.results import ResultsFolder, manifest
 from sim.scenario import check_workload, load_scenario
 
@@ -64,7 +64,8 @@ def run(
     folder.write_tables(files, scenario, info)
     path = folder.finalize()
     tracked = [o for o in tables.summary.outcome if o.startswith("tracked_")]
-    print_summary(tables.summary, [*KEY_OUTCOMES, *tracked], f"{scenario.name}: {count} replications, seed {seed}")
+    governance = GOVERNANCE_OUTCOMES if scenario.board.enabled or scenario.government.enabled else ()
+    print_summary(tables.summary, [*KEY_OUTCOMES, *governance, *tracked], f"{scenario.name}: {count} replications, seed {seed}")
     console.print(f"results: {path}", markup=False, highlight=False)
     if len(tables.failures):
         err_console.print(f"{len(tables.failures)} replication(s) failed; see {path / 'failures.csv'}", markup=False)

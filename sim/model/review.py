@@ -28,6 +28,8 @@ class Ticket:
         "post", "klass", "author", "created", "reach", "decay", "severity", "category", "violating", "kind",
         "p_violating", "u_review", "u_cross_check", "u_newsworthy", "review_hours", "cross_check_hours",
         "reports", "source", "entered", "state", "version", "tier", "tracked", "government_flag", "pool",
+        "appeal", "urgency", "source_is_report", "u_appeal", "u_appeal_delay", "u_appeal_review", "u_board",
+        "u_board_delay", "u_referral",
     )
 
     def __init__(self, post, klass, author, created, reach, decay, severity, category, violating, kind,
@@ -40,6 +42,7 @@ class Ticket:
         self.review_hours, self.cross_check_hours, self.reports = review_hours, cross_check_hours, reports
         self.source, self.entered, self.tracked, self.government_flag = source, entered, tracked, government_flag
         self.state, self.version, self.tier, self.pool = WAITING, 0, 1, None
+        self.appeal, self.urgency = None, 0
 
     def reports_by(self, now: float) -> int:
         """Reports filed on the post up to now (at least one ticket-opening signal)."""
@@ -110,7 +113,9 @@ def make_policy(name: str, report_boost: float):
 
 
 class ReviewQueue:
-    """A priority queue of tickets with lazy deletion, keeping its length's time integral."""
+    """A priority queue of tickets with lazy deletion, keeping its length's time integral.
+
+    Urgent tickets (authors' appeals) come before all others; then the policy's priority; then arrival."""
 
     def __init__(self, env: simpy.Environment, policy):
         self.env = env
@@ -136,13 +141,14 @@ class ReviewQueue:
             ticket.state = WAITING
         ticket.version += 1
         self._seq += 1
-        heapq.heappush(self._heap, (-self.policy.priority(ticket, now), self._seq, ticket.version, ticket))
+        key = (-ticket.urgency, -self.policy.priority(ticket, now), self._seq, ticket.version, ticket)
+        heapq.heappush(self._heap, key)
 
     def pop(self) -> Ticket | None:
         """Take the highest-priority waiting ticket, or None."""
         heap = self._heap
         while heap:
-            _, _, version, ticket = heapq.heappop(heap)
+            _, _, _, version, ticket = heapq.heappop(heap)
             if ticket.state == WAITING and ticket.version == version:
                 self._account(self.env.now)
                 self.waiting -= 1

@@ -14,10 +14,12 @@ from __future__ import annotations
 import numpy as np
 import simpy
 
+from sim.model.appeals import InternalAppeals, OversightBoard
 from sim.model.content import (
     BENIGN_FLAGGED, BENIGN_GOVERNMENT, BENIGN_REPORTED, VIOLATING, ClassModel, PostBatch,
 )
 from sim.model.enforcement import Enforcer
+from sim.model.government import GovernmentActor
 from sim.model.reporting import (
     GOVERNMENT, REPORT, SOURCES, ClassifierModel, draw_reports, entry_times, report_counts,
 )
@@ -70,6 +72,13 @@ class World:
         self.enforcer = Enforcer(scenario.enforcement)
         self.crisis_designated = False
         self.active_share = 1.0
+        self.users_lost = 0.0
+        self.escalation_slowdown = 1.0
+        self.public_figure_suspensions = 0
+        self.government = GovernmentActor(self, scenario.government, streams.get("government"))
+        self.board = OversightBoard(self, scenario.board, streams.get("board"))
+        self.appeals = InternalAppeals(self)
+        self.leaders = [c.index for c in self.classes if c.spec.head_of_government]
 
         self.pools: list[ReviewerPool] = []
         self.pool_of_language: dict[str, int] = {}
@@ -94,7 +103,7 @@ class World:
         self.removed_by: dict[int, str] = {}
         self.tracked_ids: dict[int, str] = {}
         self.timeline: list[tuple[str, float, str, str]] = []
-        self.series: dict[str, list[float]] = {"queue_length": [], "cross_check_queue_length": []}
+        self.series: dict[str, list[float]] = {"queue_length": [], "cross_check_queue_length": [], "grievance": []}
         self.backlog_max = 0
         self.counts = {"wrongful_removals": 0, "opposition_wrongful_removals": 0, "reports_auto_closed": 0,
                        "newsworthy_keeps": 0, "false_keeps": 0, "cross_check_reviews": 0, "reviews": 0,
@@ -129,6 +138,7 @@ class World:
         while True:
             self.series["queue_length"].append(float(sum(p.queue.waiting for p in self.pools)))
             self.series["cross_check_queue_length"].append(float(self.cross_check.queue.waiting))
+            self.series["grievance"].append(self.government.grievance(self.env.now))
             yield self.env.timeout(DAY)
 
     def _draw_class(self, cls: ClassModel, t0: float, t1: float) -> None:
@@ -150,7 +160,8 @@ class World:
             return
         batch = cls.draw(rng, kinds, t0, t1, self._pool_spec(spec.language).handling_time,
                          self.scenario.review.cross_check.handling_time)
-        self._admit(batch, rng, report_counts(batch, rng, spec.report_probability, spec.reports_per_benign_post))
+        self._admit(batch, rng, report_counts(batch, rng, spec.report_probability, spec.reports_per_benign_post),
+                    self.streams.get(f"appeals/{cls.name}"))
 
     def _target_share(self, cls: ClassModel) -> float:
         volume = {c.index: c.spec.count * c.spec.posts_per_day for c in self.classes if self.government_targets[c.index]}
@@ -176,13 +187,15 @@ class World:
         batch.severity[:] = post.severity
         probability = cls.spec.report_probability if post.report_probability is None else post.report_probability
         counts = rng.poisson(probability * batch.reach * batch.authentic)
-        pid = self._admit(batch, rng, counts)
+        pid = self._admit(batch, rng, counts, self.streams.get(f"appeals/scripted/{post.name}"))
         self.tracked_ids[pid] = post.name
         self._trace(pid, at, "published", f"{post.account}, reach {post.reach:,.0f}")
 
-    def _admit(self, batch: PostBatch, rng: np.random.Generator, reports: np.ndarray) -> int:
+    def _admit(self, batch: PostBatch, rng: np.random.Generator, reports: np.ndarray,
+               appeal_rng: np.random.Generator) -> int:
         """Draw a batch's report times and detection signals and schedule the posts that enter review."""
         draw_reports(batch, rng, reports)
+        batch.appeal_uniforms = appeal_rng.random((len(batch), 6))
         u = batch.uniforms
         detection = self.scenario.detection
         violating = batch.kind == VIOLATING
@@ -208,16 +221,25 @@ class World:
     # ----------------------------------------------------------------- tickets
 
     def is_suppressed(self, klass: int, author: int, created: float) -> bool:
-        """Whether a post could not have been published (its author was suspended then)."""
-        return self.enforcer.is_suspended((klass, author), created)
+        """Whether a post could not have been published on the platform: its author was suspended or had
+        left for other channels then, or the platform was blocked."""
+        government = self.government
+        if government.blocks and government.blocked(created):
+            return True
+        if government.migrated_at is not None and klass in self.leaders and created >= government.migrated_at:
+            return True
+        return bool(self.enforcer.suspended) and self.enforcer.is_suspended((klass, author), created)
 
     def _enter(self, event) -> None:
         batch, i, pid = event._value
         klass, author = int(batch.klass[i]), int(batch.author[i])
-        if self.enforcer.suspended and self.is_suppressed(klass, author, batch.created[i]):
+        if self.is_suppressed(klass, author, batch.created[i]):
             return
         source = int(batch.source[i])
         reports = batch.reports_of(i)
+        if self.government.blocks and self.government.blocked(self.env.now):
+            self._after_block(event, reports, source)
+            return
         ticket = Ticket(
             post=pid, klass=klass, author=author, created=float(batch.created[i]), reach=float(batch.reach[i]),
             decay=float(batch.decay[i]), severity=int(batch.severity[i]), category=int(batch.category[i]),
@@ -229,6 +251,10 @@ class World:
             entered=self.env.now, tracked=self.tracked_ids.get(pid),
             government_flag=source == GOVERNMENT,
         )
+        extra = batch.appeal_uniforms[i].tolist()
+        (ticket.u_appeal, ticket.u_appeal_delay, ticket.u_appeal_review, ticket.u_board, ticket.u_board_delay,
+         ticket.u_referral) = extra
+        ticket.source_is_report = source == REPORT
         self.counts["tickets"] += 1
         self.tickets_by_source[SOURCES[source]] += 1
         if ticket.tracked:
@@ -244,6 +270,23 @@ class World:
         if window is not None and source == REPORT and ticket.state == WAITING:
             timer = self.env.timeout(window, ticket)
             timer.callbacks.append(self._auto_close)
+
+    def _after_block(self, event, reports: np.ndarray, source: int) -> None:
+        """A signal that arrives while the platform is blocked waits for the block's end (a report, for the
+        next report filed after it)."""
+        end = self.government.block_end(self.env.now)
+        if source == REPORT:
+            later = reports[reports >= end]
+            if len(later) == 0 or later[0] >= self.horizon:
+                return
+            end = float(later[0])
+        if end < self.horizon:
+            retry = self.env.timeout(end - self.env.now, event._value)
+            retry.callbacks.append(self._enter)
+
+    def pool_for(self, ticket: Ticket) -> ReviewerPool:
+        """The first-line pool that reviews the ticket's language."""
+        return self.pools[self.pool_of_language[self.classes[ticket.klass].spec.language]]
 
     def _schedule_next_report(self, ticket: Ticket) -> None:
         reports = ticket.reports
@@ -271,7 +314,10 @@ class World:
     def _decide_first_line(self, ticket: Ticket) -> None:
         ticket.state = DONE
         self.counts["reviews"] += 1
-        spec = self.pools[self.pool_of_language[self.classes[ticket.klass].spec.language]].spec
+        if ticket.appeal is not None:
+            self.appeals.decide(ticket)
+            return
+        spec = ticket.pool.spec
         if ticket.violating:
             remove = ticket.u_review >= spec.false_keep
         else:
@@ -285,34 +331,61 @@ class World:
         if not remove:
             if ticket.violating:
                 self.counts["false_keeps"] += 1
+            self.appeals.after_decision(ticket, removed=False)
             return
         if self.cross_checked[ticket.klass]:
-            ticket.tier = 2
-            ticket.entered = self.env.now
-            if ticket.tracked:
-                self._trace(ticket.post, self.env.now, "cross_check_queued", "stays up while it waits")
-            self.cross_check.submit(ticket)
+            self.escalate(ticket)
         else:
             self.remove(ticket, "first_line")
+            self.appeals.after_decision(ticket, removed=True)
+
+    def escalate(self, ticket: Ticket) -> None:
+        """Send a ticket to the expert (cross-check) tier; the post stays up while it waits."""
+        ticket.tier = 2
+        ticket.entered = self.env.now
+        self.trace_if(ticket, "cross_check_queued", "stays up while it waits")
+        self.cross_check.submit(ticket)
 
     def _decide_cross_check(self, ticket: Ticket) -> None:
         ticket.state = DONE
         self.counts["cross_check_reviews"] += 1
         cc = self.scenario.review.cross_check
+        newsworthy = False
         if ticket.violating:
             if ticket.u_cross_check < cc.false_keep:
                 self.counts["false_keeps"] += 1
-                self._trace_if(ticket, "cross_check_decided", "not violating")
-                return
-            if self.newsworthy(ticket) and ticket.u_newsworthy < self.scenario.review.newsworthiness.probability:
+                self.trace_if(ticket, "cross_check_decided", "not violating")
+                removed = False
+            elif self.newsworthy(ticket) and ticket.u_newsworthy < self.scenario.review.newsworthiness.probability:
                 self.counts["newsworthy_keeps"] += 1
-                self._trace_if(ticket, "newsworthy_keep", "violating, kept in the public interest")
-                return
-            self.remove(ticket, "cross_check")
-        elif ticket.u_cross_check < cc.false_removal:
-            self.remove(ticket, "cross_check")
+                self.trace_if(ticket, "newsworthy_keep", "violating, kept in the public interest")
+                removed, newsworthy = False, True
+            else:
+                removed = True
         else:
-            self._trace_if(ticket, "cross_check_decided", "not violating")
+            removed = ticket.u_cross_check < cc.false_removal
+            if not removed:
+                self.trace_if(ticket, "cross_check_decided", "not violating")
+        if removed:
+            self.remove(ticket, "cross_check")
+        if newsworthy and self.scenario.board.enabled and ticket.u_referral < self.scenario.board.referral_probability:
+            delay = -self.scenario.board.referral_delay * np.log1p(-ticket.u_board_delay)
+            referral = self.env.timeout(delay, ticket)
+            referral.callbacks.append(lambda ev: self.board.appeal(ev._value, referral=True))
+        if ticket.appeal == "reporter":
+            if not removed:
+                self.board_eligible(ticket)
+        else:
+            self.appeals.after_decision(ticket, removed=removed)
+
+    def board_eligible(self, ticket: Ticket) -> None:
+        """Internal appeals are exhausted: the appellant may take the case to the board within its window."""
+        board = self.scenario.board
+        prominent = self.classes[ticket.klass].spec.public_figure
+        chance = board.user_appeal_probability_public_figure if prominent else board.user_appeal_probability
+        if board.enabled and ticket.u_board < chance:
+            event = self.env.timeout(ticket.u_board_delay * board.appeal_window, ticket)
+            event.callbacks.append(lambda ev: self.board.appeal(ev._value, referral=False))
 
     def newsworthy(self, ticket: Ticket) -> bool:
         """Whether the newsworthiness allowance may apply to this post."""
@@ -325,7 +398,9 @@ class World:
             return
         self.removed[ticket.post] = now
         self.removed_by[ticket.post] = how
-        self._trace_if(ticket, "removed", how)
+        self.trace_if(ticket, "removed", how)
+        if ticket.klass in self.leaders:
+            self.government.action(self.scenario.government.grievance_removal, "the leader's post removed")
         if not ticket.violating:
             self.counts["wrongful_removals"] += 1
             if self.classes[ticket.klass].spec.opposition:
@@ -334,16 +409,47 @@ class World:
         restrictable = not spec.public_figure or self.crisis_designated
         applied = self.enforcer.on_removal((ticket.klass, ticket.author), now, restrictable)
         if applied:
-            self._trace_if(ticket, "restriction", applied)
+            self.trace_if(ticket, "restriction", applied)
+
+    def restore(self, ticket: Ticket, how: str) -> None:
+        """Put a removed post back up (an appeal or the board reversed the removal)."""
+        if self.removed.pop(ticket.post, None) is not None:
+            self.removed_by.pop(ticket.post, None)
+            self.trace_if(ticket, "restored", how)
+
+    def suspend_public_figure(self, ticket: Ticket, hours: float) -> None:
+        """The platform accepts the board's recommendation: a crisis is designated and the account suspended."""
+        self.crisis_designated = True
+        self.enforcer.suspend((ticket.klass, ticket.author), self.env.now, hours)
+        self.public_figure_suspensions += 1
+        self.trace_if(ticket, "suspension", f"account suspended for {hours / 24:.0f} days")
+        if ticket.klass in self.leaders:
+            self.government.action(self.scenario.government.grievance_suspension, "the leader suspended")
+
+    def slow_escalations(self, factor: float) -> None:
+        """Escalations (cross-check, the board's dealings with the platform) run `factor` times slower."""
+        self.escalation_slowdown = factor
+        self.cross_check.slowdown = factor
+
+    def lose_users(self, share: float) -> None:
+        """A share of the remaining users leaves the platform for good."""
+        active = sum(c.spec.count for c in self.classes) * self.active_share
+        self.users_lost += active * share
+        self.active_share *= 1 - share
 
     # ----------------------------------------------------------------- records
 
     def _trace(self, pid: int, time: float, event: str, detail: str) -> None:
         self.timeline.append((self.tracked_ids.get(pid, str(pid)), time, event, detail))
 
-    def _trace_if(self, ticket: Ticket, event: str, detail: str) -> None:
+    def trace_if(self, ticket: Ticket, event: str, detail: str) -> None:
+        """Add an event to a tracked post's timeline (nothing for untracked posts)."""
         if ticket.tracked:
             self._trace(ticket.post, self.env.now, event, detail)
+
+    def trace_government(self, time: float, event: str, detail: str) -> None:
+        """Add a step of the government's ladder to the timelines."""
+        self.timeline.append(("government", time, event, detail))
 
 
 def _review_hours(ticket: Ticket) -> float:

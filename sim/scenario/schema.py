@@ -246,6 +246,126 @@ class Enforcement(Frozen):
     ladder: tuple[Rung, ...] = Field((), description="Restrictions by number of active strikes (the highest rung reached applies).")
 
 
+class Appeals(Frozen):
+    """Internal appeals: authors appeal removals, reporters appeal keeps; both go through the review queues."""
+
+    author_probability: Probability = Field(0.0, description="Chance an author appeals a removal of their post.")
+    reporter_probability: Probability = Field(0.0, description="Chance a reporter appeals a decision to keep a reported post.")
+    reporter_probability_public_figure: Probability = Field(
+        0.0, description="The same, when the post's author is a public figure."
+    )
+    delay: Hours = Field("2d", description="Mean time from the decision to the appeal (exponential).")
+    false_keep: Probability = Field(0.05, description="Chance an appeal review keeps a violating post.")
+    false_removal: Probability = Field(0.01, description="Chance an appeal review removes a non-violating post.")
+
+
+class BoardPlatform(Frozen):
+    """How the platform answers the board's non-binding recommendations."""
+
+    response_window: Hours = Field("60d", description="The platform answers recommendations within this window.")
+    base_acceptance: Probability = Field(
+        0.3, description="Chance it accepts a recommendation absent pressure (75 of 266 implemented, CASE)."
+    )
+    market_stake: Probability = Field(0.0, description="How much of its business in the country is at stake (0..1).")
+    stake_weight: NonNegative = Field(2.0, description="Log-odds of acceptance lost per unit of market stake.")
+    pressure_weight: NonNegative = Field(0.3, description="Log-odds of acceptance lost per unit of government grievance.")
+    follow_recommendations: bool = Field(False, description="Accept every recommendation, whatever the protocol says.")
+
+
+class Board(Frozen):
+    """The independent oversight board: appeals in, a tiny selection, binding decisions, recommendations."""
+
+    enabled: bool = Field(False, description="Whether cases can reach the board.")
+    members: Count = Field(22, description="Board members (22 in 2023).")
+    appeal_window: Hours = Field("15d", description="Users may appeal to the board this long after internal appeals end.")
+    user_appeal_probability: Probability = Field(0.0, description="Chance a user appeals to the board after internal appeals.")
+    user_appeal_probability_public_figure: Probability = Field(
+        0.0, description="The same, when the post's author is a public figure (organised reporters appeal more)."
+    )
+    referral_probability: Probability = Field(
+        0.0, description="Chance the platform refers a hard case (a newsworthiness keep) to the board."
+    )
+    referral_delay: Hours = Field("30d", description="Mean time to a platform referral (exponential).")
+    background_appeals_per_year: NonNegative = Field(
+        0.0, description="Appeals from the rest of the world competing for the board's capacity (1.1 M in its first year)."
+    )
+    capacity_per_year: NonNegative = Field(50.0, description="Cases the board decides per year (20 to 53, CASE).")
+    importance_public_figure: Positive = Field(1000.0, description="How much more likely a public figure's case is selected.")
+    importance_referral: Positive = Field(20.0, description="How much more likely a platform referral is selected.")
+    importance_per_severity: Positive = Field(2.0, description="Selection odds multiply by this per severity level above 1.")
+    selection_delay: Hours = Field("60d", description="Mean time from appeal to selection (exponential).")
+    deliberation: Hours = Field("90d", description="Mean time from selection to decision, standard cases.")
+    deliberation_cv: NonNegative = Field(0.3, description="Coefficient of variation of deliberation (lognormal).")
+    expedited: bool = Field(False, description="Decide selected cases on the expedited track.")
+    expedited_deliberation: Hours = Field("7d", description="Mean time to an expedited decision (2 to 30 days).")
+    implementation_delay: Hours = Field("1d", description="The platform carries out a binding decision within this time.")
+    overturn_if_wrong: Probability = Field(0.9, description="Chance the board overturns a wrong platform decision.")
+    overturn_if_right: Probability = Field(0.05, description="Chance the board overturns a right platform decision.")
+    recommend_suspension: Probability = Field(
+        0.0, description="Chance the board recommends suspending a public figure whose severe violation it orders removed."
+    )
+    suspension_duration: Hours = Field("6mo", description="Length of the recommended suspension.")
+    platform: BoardPlatform = Field(BoardPlatform(), description="The platform's answers to recommendations.")
+
+
+class CrisisProtocol(Frozen):
+    """The civil-unrest protocol that alone allows restricting public figures."""
+
+    requires: Literal["violence_above_baseline", "continuing_threat"] = Field(
+        "violence_above_baseline", description="What a crisis designation needs."
+    )
+    violence_above_baseline: bool = Field(False, description="Whether the country's violence is above its baseline.")
+
+
+class RetaliationStep(Frozen):
+    """One rung of the government's ladder of responses."""
+
+    kind: Literal["threat", "expel_staff", "bar_board", "block", "migrate"] = Field(description="What the government does.")
+    threshold: NonNegative = Field(description="Grievance at which this step becomes possible.")
+    probability: Probability = Field(1.0, description="Chance it is taken once the threshold is reached.")
+    delay: Hours = Field("1d", description="Mean time from reaching the threshold to the step (exponential).")
+    duration: Hours = Field("7d", description="How long a block lasts.")
+    user_loss: Probability = Field(0.0, description="Share of users who leave for good when the platform is blocked.")
+    slowdown: Annotated[float, Field(ge=1.0, allow_inf_nan=False)] = Field(
+        2.0, description="Factor by which expelling staff slows escalations and cross-check."
+    )
+    audience_share: Probability = Field(0.5, description="Share of the leader's audience that follows him off the platform.")
+
+
+class Government(Frozen):
+    """A state whose grievance rises when the platform acts against its leader, and which retaliates."""
+
+    enabled: bool = Field(False, description="Whether the government reacts at all.")
+    grievance_removal: NonNegative = Field(1.0, description="Grievance added when the leader's post is removed.")
+    grievance_board_case: NonNegative = Field(1.0, description="Grievance added when the board takes a case on the leader.")
+    grievance_decision: NonNegative = Field(2.0, description="Grievance added when the board rules against the leader.")
+    grievance_recommendation: NonNegative = Field(3.0, description="Grievance added when the board recommends suspending him.")
+    grievance_suspension: NonNegative = Field(5.0, description="Grievance added when the platform suspends him.")
+    half_life: Hours = Field("60d", description="Grievance halves in this time without new actions.")
+    deescalation: Probability = Field(
+        0.8, description="Share of grievance dropped when the platform yields (declines a recommendation); blocks lift, staff return."
+    )
+    ladder: tuple[RetaliationStep, ...] = Field((), description="Responses in the order they become possible.")
+
+
+class UnrestPeriod(Frozen):
+    """A period of raised unrest, such as an election."""
+
+    name: Name = Field(description="What it is, e.g. election.")
+    start: dt.date = Field(description="First day.")
+    end: dt.date = Field(description="Last day.")
+    level: Positive = Field(2.0, description="Multiplier of the harm hazard during the period.")
+
+
+class Harm(Frozen):
+    """Offline harm (attacks on critics) with a hazard growing with live incitement exposure and unrest."""
+
+    base_per_day: NonNegative = Field(0.0, description="Harm events per day with no incitement exposure and no unrest.")
+    per_million_views: NonNegative = Field(0.0, description="Relative rise in hazard per million incitement views that day.")
+    categories: tuple[Name, ...] = Field(("violence_incitement",), description="Categories that count as incitement.")
+    unrest: tuple[UnrestPeriod, ...] = Field((), description="Periods of raised unrest.")
+
+
 class Scenario(Frozen):
     """A whole simulated world: who posts, how content is found and reviewed, and which policies apply."""
 
@@ -261,6 +381,11 @@ class Scenario(Frozen):
     detection: Detection = Field(Detection(), description="Classifier, trusted flaggers and the government channel.")
     review: Review = Field(description="Queues, reviewers and review policy.")
     enforcement: Enforcement = Field(Enforcement(), description="Strikes and the restriction ladder.")
+    appeals: Appeals = Field(Appeals(), description="Internal appeals by authors and reporters.")
+    board: Board = Field(Board(), description="The oversight board.")
+    crisis_protocol: CrisisProtocol = Field(CrisisProtocol(), description="When public figures may be restricted.")
+    government: Government = Field(Government(), description="The government and its retaliation ladder.")
+    harm: Harm = Field(Harm(), description="Offline harm.")
 
     @model_validator(mode="after")
     def _references_exist(self) -> Scenario:
