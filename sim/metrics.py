@@ -250,10 +250,24 @@ def daily_views(created, end, reach, decay, horizon: float, blocks=()) -> list[f
     """Views of the given posts in each simulated day while they were up (none while the platform is blocked)."""
     days = int(np.ceil(horizon / 24.0))
     previous = np.zeros(len(created))
+    step = np.zeros(len(created))
     totals = []
+    # Only posts up during day d (created before its end, not taken down before its start) gain views in
+    # it; the others' step is exactly zero, so computing it for the live ones alone gives the same sums.
+    order = np.argsort(created, kind="stable")
+    live = np.zeros(0, dtype=np.int64)
+    seen = 0
     for d in range(1, days + 1):
-        until = np.minimum(end, min(d * 24.0, horizon))
-        cumulative = views_by(until - created - paused_hours(created, until, blocks), reach, decay)
-        totals.append(float((cumulative - previous).sum()))
-        previous = cumulative
+        cut = min(d * 24.0, horizon)
+        new = int(np.searchsorted(created, cut, side="left", sorter=order))
+        live = np.concatenate((live, order[seen:new]))
+        seen = new
+        live = live[end[live] > (d - 1) * 24.0]
+        c, r, k = created[live], reach[live], decay[live]
+        until = np.minimum(end[live], cut)
+        cumulative = views_by(until - c - paused_hours(c, until, blocks), r, k)
+        step[live] = cumulative - previous[live]
+        totals.append(float(step.sum()))
+        step[live] = 0.0
+        previous[live] = cumulative
     return totals

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 __all__ = [
     "mean_ci",
@@ -58,6 +57,8 @@ def mean_ci(values: ArrayLike, confidence: float = 0.95) -> tuple[float, float, 
     sem = float(x.std(ddof=1)) / np.sqrt(n)
     if sem == 0.0:
         return (mean, mean, mean, n)
+    from scipy import stats  # imported here: scipy.stats alone costs seconds at start-up
+
     half = float(stats.t.ppf(0.5 + confidence / 2.0, df=n - 1)) * sem
     return (mean, mean - half, mean + half, n)
 
@@ -182,6 +183,8 @@ def km_confidence_band(
         greenwood = np.cumsum(deaths / (at_risk * (at_risk - deaths)))
         log_s = np.log(survival)
         se_theta = np.sqrt(greenwood) / np.abs(log_s)
+        from scipy import stats
+
         z = float(stats.norm.ppf(0.5 + confidence / 2.0))
         low = survival ** np.exp(z * se_theta)
         high = survival ** np.exp(-z * se_theta)

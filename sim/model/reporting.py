@@ -14,8 +14,6 @@ probability of violation that the ``expected_harm`` policy uses.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from scipy.special import ndtri
 
@@ -49,10 +47,10 @@ class ClassifierModel:
         score[reported] = ndtri((1 - f) * u[reported])
         return score
 
-    def probability_violating(self, score: float) -> float:
-        """Posterior chance that a post with this score violates, with an even prior."""
+    def probabilities(self, scores: np.ndarray) -> np.ndarray:
+        """Posterior chance that posts with these scores violate, with an even prior."""
         d = self.separation
-        return 1.0 / (1.0 + math.exp(-(d * score - d * d / 2)))
+        return 1.0 / (1.0 + np.exp(-(d * scores - d * d / 2)))
 
 
 def report_counts(batch: PostBatch, rng: np.random.Generator, report_probability: float,

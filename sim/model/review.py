@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import heapq
 import math
+from bisect import bisect_right
 from typing import Callable
 
 import simpy
+from simpy.events import Timeout
 
 WAITING, IN_REVIEW, DONE, CLOSED = range(4)
+heappush, heappop = heapq.heappush, heapq.heappop
 
 
 class Ticket:
@@ -49,13 +52,15 @@ class Ticket:
         reports = self.reports
         if reports is None or len(reports) == 0:
             return 1
-        return max(1, int(reports.searchsorted(now, side="right")))
+        # bisect on a short sorted array is several times cheaper than numpy's searchsorted call
+        return max(1, bisect_right(reports, now))
 
 
 class Fifo:
     """First in, first out: the order in which tickets arrived."""
 
     uses_reports = False
+    constant = True
 
     def priority(self, ticket: Ticket, now: float) -> float:
         """Every ticket has the same priority, so arrival order decides."""
@@ -126,6 +131,8 @@ class ReviewQueue:
         self.area = 0.0
         self._last = 0.0
         self.arrivals = 0
+        # A policy whose priority never changes (FIFO) is not asked for it on every push.
+        self._constant = -policy.priority(None, 0.0) if getattr(policy, "constant", False) else None
 
     def _account(self, now: float) -> None:
         self.area += self.waiting * (now - self._last)
@@ -133,24 +140,27 @@ class ReviewQueue:
 
     def push(self, ticket: Ticket) -> None:
         """Add a ticket (or re-rank one already waiting)."""
-        now = self.env.now
+        now = self.env._now
         if ticket.state != WAITING or ticket.version == 0:
-            self._account(now)
+            self.area += self.waiting * (now - self._last)
+            self._last = now
             self.waiting += 1
             self.arrivals += 1
             ticket.state = WAITING
-        ticket.version += 1
-        self._seq += 1
-        key = (-ticket.urgency, -self.policy.priority(ticket, now), self._seq, ticket.version, ticket)
-        heapq.heappush(self._heap, key)
+        version = ticket.version = ticket.version + 1
+        seq = self._seq = self._seq + 1
+        priority = self._constant if self._constant is not None else -self.policy.priority(ticket, now)
+        heappush(self._heap, (-ticket.urgency, priority, seq, version, ticket))
 
     def pop(self) -> Ticket | None:
         """Take the highest-priority waiting ticket, or None."""
         heap = self._heap
         while heap:
-            _, _, _, version, ticket = heapq.heappop(heap)
+            _, _, _, version, ticket = heappop(heap)
             if ticket.state == WAITING and ticket.version == version:
-                self._account(self.env.now)
+                now = self.env._now
+                self.area += self.waiting * (now - self._last)
+                self._last = now
                 self.waiting -= 1
                 ticket.state = IN_REVIEW
                 return ticket
@@ -189,7 +199,6 @@ class ReviewerPool:
         self.warmup = 0.0
         self.waits: list[float] = []
         self.wait_severity: list[int] = []
-        self._done_callbacks = [self._finish]
         self.boundaries = tuple(sorted(set(boundaries) | {0.0}))
         if len(self.boundaries) > 1:
             env.process(self._shifts(self.boundaries))
@@ -205,15 +214,15 @@ class ReviewerPool:
         ticket = self.queue.pop()
         if ticket is None:
             return False
-        now = self.env.now
+        env = self.env
+        now = env._now
         self.busy += 1
         if ticket.entered >= self.warmup:
             self.waits.append(now - ticket.entered)
             self.wait_severity.append(ticket.severity)
         hours = self.hours_of(ticket) * self.slowdown
         self.work += min(hours, max(self.horizon - now, 0.0))
-        event = self.env.timeout(hours, ticket)
-        event.callbacks = self._done_callbacks.copy()
+        Timeout(env, hours, ticket).callbacks.append(self._finish)
         return True
 
     def _finish(self, event) -> None:

@@ -91,6 +91,8 @@ class World:
             for language in spec.languages:
                 self.pool_of_language.setdefault(language, len(self.pools))
             self.pools.append(pool)
+        self.pool_of_class = [self.pools[self.pool_of_language[c.spec.language]] if c.spec.language in
+                              self.pool_of_language else None for c in self.classes]
         cc = review.cross_check
         self.cross_check = ReviewerPool(self.env, "cross_check", ReviewQueue(self.env, self.policy),
                                         lambda hour: cc.reviewers, _cross_check_hours, self._decide_cross_check,
@@ -213,9 +215,22 @@ class World:
         self.offsets.append(offset)
         self.n_posts += len(batch)
         now = self.env.now
-        for i in np.flatnonzero(entry < self.horizon):
-            event = self.env.timeout(entry[i] - now, (batch, int(i), offset + int(i)))
-            event.callbacks.append(self._enter)
+        enter = np.flatnonzero(entry < self.horizon)
+        if len(enter):
+            # One conversion to Python values per batch, so that opening a ticket touches no numpy scalars.
+            u = batch.uniforms[enter]
+            rows = zip(
+                (entry[enter] - now).tolist(), enter.tolist(), (offset + enter).tolist(), batch.klass[enter].tolist(),
+                batch.author[enter].tolist(), batch.created[enter].tolist(), batch.reach[enter].tolist(),
+                batch.decay[enter].tolist(), batch.severity[enter].tolist(), batch.category[enter].tolist(),
+                batch.kind[enter].tolist(), self.classifier.probabilities(batch.p_violating[enter]).tolist(),
+                u[:, 1].tolist(), u[:, 2].tolist(), u[:, 3].tolist(), batch.review_hours[enter].tolist(),
+                batch.cross_check_hours[enter].tolist(), source[enter].tolist(),
+                batch.appeal_uniforms[enter].tolist(),
+            )
+            timeout, enter_callback = self.env.timeout, self._enter
+            for row in rows:
+                timeout(row[0], (batch, row)).callbacks.append(enter_callback)
         return offset
 
     # ----------------------------------------------------------------- tickets
@@ -231,27 +246,18 @@ class World:
         return bool(self.enforcer.suspended) and self.enforcer.is_suspended((klass, author), created)
 
     def _enter(self, event) -> None:
-        batch, i, pid = event._value
-        klass, author = int(batch.klass[i]), int(batch.author[i])
-        if self.is_suppressed(klass, author, batch.created[i]):
+        batch, row = event._value
+        (_, i, pid, klass, author, created, reach, decay, severity, category, kind, p_violating, u_review,
+         u_cross_check, u_newsworthy, review_hours, cross_check_hours, source, extra) = row
+        if self.is_suppressed(klass, author, created):
             return
-        source = int(batch.source[i])
         reports = batch.reports_of(i)
         if self.government.blocks and self.government.blocked(self.env.now):
             self._after_block(event, reports, source)
             return
-        ticket = Ticket(
-            post=pid, klass=klass, author=author, created=float(batch.created[i]), reach=float(batch.reach[i]),
-            decay=float(batch.decay[i]), severity=int(batch.severity[i]), category=int(batch.category[i]),
-            violating=bool(batch.kind[i] == VIOLATING), kind=int(batch.kind[i]),
-            p_violating=self.classifier.probability_violating(float(batch.p_violating[i])),
-            u_review=float(batch.uniforms[i, 1]), u_cross_check=float(batch.uniforms[i, 2]),
-            u_newsworthy=float(batch.uniforms[i, 3]), review_hours=float(batch.review_hours[i]),
-            cross_check_hours=float(batch.cross_check_hours[i]), reports=reports, source=source,
-            entered=self.env.now, tracked=self.tracked_ids.get(pid),
-            government_flag=source == GOVERNMENT,
-        )
-        extra = batch.appeal_uniforms[i].tolist()
+        ticket = Ticket(pid, klass, author, created, reach, decay, severity, category, kind == VIOLATING, kind,
+                        p_violating, u_review, u_cross_check, u_newsworthy, review_hours, cross_check_hours,
+                        reports, source, self.env.now, self.tracked_ids.get(pid), source == GOVERNMENT)
         (ticket.u_appeal, ticket.u_appeal_delay, ticket.u_appeal_review, ticket.u_board, ticket.u_board_delay,
          ticket.u_referral) = extra
         ticket.source_is_report = source == REPORT
@@ -259,8 +265,7 @@ class World:
         self.tickets_by_source[SOURCES[source]] += 1
         if ticket.tracked:
             self._trace(pid, self.env.now, "ticket_opened", f"by {SOURCES[source]}")
-        pool = self.pools[self.pool_of_language[self.classes[klass].spec.language]]
-        pool.submit(ticket)
+        self.pool_of_class[klass].submit(ticket)
         backlog = sum(p.queue.waiting for p in self.pools)
         if backlog > self.backlog_max:
             self.backlog_max = backlog
@@ -286,7 +291,7 @@ class World:
 
     def pool_for(self, ticket: Ticket) -> ReviewerPool:
         """The first-line pool that reviews the ticket's language."""
-        return self.pools[self.pool_of_language[self.classes[ticket.klass].spec.language]]
+        return self.pool_of_class[ticket.klass]
 
     def _schedule_next_report(self, ticket: Ticket) -> None:
         reports = ticket.reports

@@ -1,0 +1,1 @@
+"""modsim benchmark suite: ``python -m bench`` (see bench/run.py)."""

@@ -1,0 +1,335 @@
+"""modsim's benchmark suite: one command, one table, one JSON file.
+
+    python -m bench                 # full suite (a few minutes on 2 cores)
+    python -m bench --quick         # smoke version (about a minute)
+    python -m bench --compare A.json B.json   # ratios of two saved runs, side by side
+
+Every speed is also given as a ratio to the idiomatic SimPy M/M/c reference timed in the same
+run, because only ratios measured in the same process are comparable on a shared machine.
+Memory is the peak resident-set-size increase during the call (psutil RSS sampled every 5 ms,
+minus RSS at the start), so numpy arrays count as well as Python objects.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import json
+import os
+import platform
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.references import bare_simpy_timeouts, ciw_mmc, idiomatic_simpy_mmc, processed_events  # noqa: E402
+
+OUT = ROOT / "bench" / "out"
+MMC = ROOT / "scenarios" / "validation" / "mmc.yaml"
+BASELINE = ROOT / "scenarios" / "baseline.yaml"
+CAMBODIA = ROOT / "scenarios" / "cambodia_2023.yaml"
+C, LAM, MU, SEED = 20, 18.0, 1.0, 12345
+
+FULL = {"bare": 1_000_000, "customers": 200_000, "mmc_h": "11100h", "baseline": [], "cambodia": [],
+        "scale_h": "1d", "scales": (1, 10, 100), "reps": (1, 4, 16), "rep_h": "2d", "pool_h": "45d", "pool_n": 8}
+QUICK = {"bare": 200_000, "customers": 20_000, "mmc_h": "1110h", "baseline": ["horizon=10d"],
+         "cambodia": ["horizon=5d"], "scale_h": "12h", "scales": (1, 10, 100), "reps": (1, 4, 16), "rep_h": "12h",
+         "pool_h": "4d", "pool_n": 8}
+
+
+class PeakRSS:
+    """Peak RSS increase (bytes) while the block runs, sampled by a thread; None without psutil."""
+
+    def __init__(self, interval: float = 0.005):
+        self.interval, self.peak = interval, None
+
+    def __enter__(self) -> PeakRSS:
+        try:
+            import psutil
+        except ImportError:
+            return self
+        gc.collect()
+        self._proc = psutil.Process()
+        self._start = self._top = self._proc.memory_info().rss
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._top = max(self._top, self._proc.memory_info().rss)
+
+    def __exit__(self, *exc) -> None:
+        if hasattr(self, "_thread"):
+            self._stop.set()
+            self._thread.join()
+            self._top = max(self._top, self._proc.memory_info().rss)
+            self.peak = self._top - self._start
+
+
+def timed(fn: Callable[[], Any]) -> tuple[Any, float, int | None]:
+    """Result, wall seconds and peak RSS increase of fn()."""
+    with PeakRSS() as memory:
+        start = time.perf_counter()
+        result = fn()
+        seconds = time.perf_counter() - start
+    return result, seconds, memory.peak
+
+
+def modsim_world(path: Path, sets: list[str], seed: int = 1, index: int = 0) -> dict[str, Any]:
+    """One replication through modsim's own API, counting SimPy events and items."""
+    import sim
+    from sim.metrics import collect
+    from sim.model.streams import Streams, replication_seed
+    from sim.model.world import World
+
+    scenario = sim.load_scenario(path, sets)
+
+    def go():
+        world = World(scenario, Streams(replication_seed(seed, index)))
+        world.run()
+        return world, collect(world)
+
+    (world, record), seconds, peak = timed(go)
+    return {"world": world, "record": record, "seconds": seconds, "peak_rss": peak,
+            "events": processed_events(world.env)}
+
+
+def scaled(scenario, factor: float):
+    """The scenario with every account class posting `factor` times as much and every reviewer pool
+    `factor` times as large (same utilisation, `factor` times the reports and tickets)."""
+    from sim.scenario.schema import Scenario
+
+    data = scenario.model_dump(mode="json")
+    for account in data["accounts"].values():
+        account["posts_per_day"] *= factor
+    for pool in [*data["review"]["pools"].values(), data["review"]["cross_check"]]:
+        if pool.get("reviewers") is not None:
+            pool["reviewers"] = int(round(pool["reviewers"] * factor))
+        for shift in pool.get("shifts") or ():
+            shift["reviewers"] = int(round(shift["reviewers"] * factor))
+    return Scenario.model_validate(data)
+
+
+def row(name: str, item: str, items: float, seconds: float, events: int | None, peak: int | None,
+        ref_rate: float | None, note: str = "") -> dict[str, Any]:
+    rate = items / seconds if seconds > 0 else float("nan")
+    return {"name": name, "item": item, "items": items, "seconds": seconds, "items_per_s": rate,
+            "events_per_item": (events / items) if events and items else None,
+            "ratio_to_idiomatic": rate / ref_rate if ref_rate else None, "peak_rss_mb": None if peak is None else peak / 2**20,
+            "note": note}
+
+
+def run_suite(quick: bool, dask: bool = True, log=print) -> dict[str, Any]:
+    cfg = QUICK if quick else FULL
+    rows: list[dict[str, Any]] = []
+    notes: list[str] = []
+
+    log("bare SimPy loop ...")
+    bare, _, bare_peak = timed(lambda: bare_simpy_timeouts(cfg["bare"]))
+    log("idiomatic SimPy M/M/c ...")
+    ref, _, ref_peak = timed(lambda: idiomatic_simpy_mmc(C, LAM, MU, cfg["customers"], SEED))
+    ref_rate = ref["items_per_s"]
+    rows.append(row("bare SimPy loop (timeouts)", "timeout", bare["n"], bare["seconds"], bare["events"], bare_peak,
+                    None, "1 event per item; the event-loop ceiling"))
+    rows[-1]["ratio_to_idiomatic"] = None
+    rows.append(row(f"idiomatic SimPy M/M/{C} rho=0.9", "customer", ref["items"], ref["seconds"], ref["events"],
+                    ref_peak, ref_rate, f"Wq {ref['mean_wait']:.3f} h"))
+    log("Ciw M/M/c ...")
+    try:
+        ciw_ref, _, ciw_peak = timed(lambda: ciw_mmc(C, LAM, MU, cfg["customers"], SEED))
+    except Exception as exc:  # noqa: BLE001 - an optional reference
+        ciw_ref, notes = None, [*notes, f"Ciw failed: {exc}"]
+    if ciw_ref is None:
+        notes.append("Ciw reference skipped (not installed: pip install -e .[bench])")
+    else:
+        rows.append(row(f"Ciw M/M/{C} rho=0.9", "customer", ciw_ref["items"], ciw_ref["seconds"], None, ciw_peak,
+                        ref_rate, f"Wq {ciw_ref['mean_wait']:.3f} h; Ciw has no event count"))
+
+    log("modsim M/M/c ...")
+    m = modsim_world(MMC, [f"horizon={cfg['mmc_h']}"])
+    out = m["record"].outcomes
+    rows.append(row(f"modsim mmc.yaml c=20 rho=0.9 {cfg['mmc_h']}", "ticket reviewed", out["reviews"], m["seconds"],
+                    m["events"], m["peak_rss"], ref_rate, f"Wq {out['queue_wait_mean_h']:.3f} h; incl. collect()"))
+    for label, path, sets in (("baseline.yaml", BASELINE, cfg["baseline"]), ("cambodia_2023.yaml", CAMBODIA, cfg["cambodia"])):
+        if not path.exists():
+            notes.append(f"{label} skipped: {path.relative_to(ROOT)} does not exist yet")
+            continue
+        log(f"modsim {label} ...")
+        m = modsim_world(path, list(sets))
+        out = m["record"].outcomes
+        suffix = f" {' '.join(sets)}" if sets else ""
+        rows.append(row(f"modsim {label}{suffix}", "ticket", out["tickets"], m["seconds"], m["events"], m["peak_rss"],
+                        ref_rate, f"{out['reports_filed']:,.0f} reports filed = "
+                        f"{out['reports_filed'] / m['seconds']:,.0f} reports/s"))
+
+    results: dict[str, Any] = {"rows": rows, "notes": notes}
+    if BASELINE.exists():
+        results["scaling_reports"] = scale_reports(cfg, log)
+        results["scaling_replications"] = scale_replications(cfg, log)
+        results["parallel"] = parallel(cfg, dask, log)
+    return results
+
+
+def scale_reports(cfg, log) -> list[dict[str, Any]]:
+    import sim
+
+    base = sim.load_scenario(BASELINE, [f"horizon={cfg['scale_h']}"])
+    out = []
+    for factor in cfg["scales"]:
+        log(f"scaling x{factor} ...")
+        from sim.experiment.replicate import simulate
+
+        scenario = scaled(base, factor)
+        record, seconds, peak = timed(lambda: simulate(scenario, 1, 0))
+        o = record.outcomes
+        out.append({"factor": factor, "reports_filed": o["reports_filed"], "tickets": o["tickets"], "seconds": seconds,
+                    "peak_rss_mb": None if peak is None else peak / 2**20})
+    return out
+
+
+def scale_replications(cfg, log) -> list[dict[str, Any]]:
+    import sim
+
+    scenario = sim.load_scenario(BASELINE, [f"horizon={cfg['rep_h']}"])
+    out = []
+    for n in cfg["reps"]:
+        log(f"replications {n} (serial) ...")
+        _, seconds, peak = timed(lambda: sim.run(scenario, replications=n, seed=1, workers=1))
+        out.append({"replications": n, "seconds": seconds, "peak_rss_mb": None if peak is None else peak / 2**20})
+    return out
+
+
+def parallel(cfg, dask: bool, log) -> dict[str, Any]:
+    import sim
+    from sim.experiment.runner import run
+
+    scenario = sim.load_scenario(BASELINE, [f"horizon={cfg['pool_h']}"])
+    n = cfg["pool_n"]
+    log(f"{n} replications serial ...")
+    serial, t_serial, _ = timed(lambda: run(scenario, replications=n, seed=1, workers=1))
+    log(f"{n} replications, process pool of 2 ...")
+    pooled, t_pool, _ = timed(lambda: run(scenario, replications=n, seed=1, workers=2))
+    result = {"replications": n, "workers": 2, "scenario": f"baseline.yaml horizon={cfg['pool_h']}",
+              "serial_s": t_serial, "pool_s": t_pool, "pool_speedup": t_serial / t_pool,
+              "same_tables": bool(serial.replications.equals(pooled.replications))}
+    if dask:
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            result["dask_note"] = "distributed not installed"
+            return result
+        log(f"{n} replications, Dask LocalCluster of 2 ...")
+        try:
+            _, t_dask, _ = timed(lambda: run(scenario, replications=n, seed=1, workers=2, scheduler="local"))
+            result.update({"dask_s": t_dask, "dask_speedup": t_serial / t_dask, "dask_vs_pool": t_dask / t_pool})
+        except Exception as exc:  # noqa: BLE001
+            result["dask_note"] = f"Dask failed: {type(exc).__name__}: {exc}"
+    return result
+
+
+def _fmt(x, spec: str, dash: str = "-") -> str:
+    return dash if x is None else format(x, spec)
+
+
+def render(results: dict[str, Any]) -> str:
+    """The one table, then the scaling and parallel sections."""
+    lines = [f"{'row':<44} {'item':<16} {'items':>9} {'items/s':>10} {'ev/item':>7} {'x idiom':>7} "
+             f"{'wall s':>7} {'peak MB':>8}  note"]
+    lines.append("-" * len(lines[0]))
+    for r in results["rows"]:
+        lines.append(f"{r['name']:<44} {r['item']:<16} {r['items']:>9,.0f} {r['items_per_s']:>10,.0f} "
+                     f"{_fmt(r['events_per_item'], '7.2f'):>7} {_fmt(r['ratio_to_idiomatic'], '7.2f'):>7} "
+                     f"{r['seconds']:>7.2f} {_fmt(r['peak_rss_mb'], '8.1f'):>8}  {r['note']}")
+    if "scaling_reports" in results:
+        lines.append("")
+        lines.append("scaling in reports (baseline, posts_per_day and reviewers x factor):")
+        first = results["scaling_reports"][0]
+        for s in results["scaling_reports"]:
+            per = s["seconds"] / max(s["tickets"], 1) * 1e6
+            lines.append(f"  x{s['factor']:<4} reports {s['reports_filed']:>10,.0f} tickets {s['tickets']:>10,.0f}  "
+                         f"wall {s['seconds']:7.2f} s ({s['seconds'] / first['seconds']:6.1f}x, {per:5.1f} us/ticket)"
+                         f"  peak {_fmt(s['peak_rss_mb'], '7.1f')} MB")
+    if "scaling_replications" in results:
+        lines.append("scaling in replications (serial, run() holding outcomes only):")
+        for s in results["scaling_replications"]:
+            lines.append(f"  {s['replications']:>3} replications  wall {s['seconds']:7.2f} s  "
+                         f"peak {_fmt(s['peak_rss_mb'], '7.1f')} MB")
+    if "parallel" in results:
+        p = results["parallel"]
+        lines.append(f"parallel ({p['replications']} replications of {p['scenario']}, {p['workers']} workers):")
+        lines.append(f"  serial {p['serial_s']:.2f} s, process pool {p['pool_s']:.2f} s: speed-up {p['pool_speedup']:.2f}x"
+                     f" (tables identical: {p['same_tables']})")
+        if "dask_s" in p:
+            lines.append(f"  Dask LocalCluster {p['dask_s']:.2f} s: speed-up {p['dask_speedup']:.2f}x, "
+                         f"{p['dask_vs_pool']:.2f}x the pool's time (incl. cluster start-up)")
+        elif "dask_note" in p:
+            lines.append(f"  Dask: {p['dask_note']}")
+    for note in results.get("notes", ()):
+        lines.append(f"note: {note}")
+    return "\n".join(lines)
+
+
+def compare(a_path: str, b_path: str) -> str:
+    """Rates of two saved runs side by side: B / A for items/s and for the ratio to idiomatic SimPy."""
+    a, b = (json.loads(Path(p).read_text()) for p in (a_path, b_path))
+    rows_a = {r["name"]: r for r in a["rows"]}
+    lines = [f"A = {a_path} ({a['meta'].get('commit', '?')})", f"B = {b_path} ({b['meta'].get('commit', '?')})",
+             f"{'row':<44} {'A items/s':>10} {'B items/s':>10} {'B/A':>6} {'A x idiom':>9} {'B x idiom':>9} {'B/A':>6}"]
+    for r in b["rows"]:
+        o = rows_a.get(r["name"])
+        if o is None:
+            lines.append(f"{r['name']:<44} {'-':>10} {r['items_per_s']:>10,.0f}")
+            continue
+        ra, rb = o.get("ratio_to_idiomatic"), r.get("ratio_to_idiomatic")
+        lines.append(f"{r['name']:<44} {o['items_per_s']:>10,.0f} {r['items_per_s']:>10,.0f} "
+                     f"{r['items_per_s'] / o['items_per_s']:>6.2f} {_fmt(ra, '9.2f'):>9} {_fmt(rb, '9.2f'):>9} "
+                     f"{_fmt(rb / ra if ra and rb else None, '6.2f'):>6}")
+    pa, pb = a.get("parallel"), b.get("parallel")
+    if pa and pb:
+        lines.append(f"pool speed-up: A {pa['pool_speedup']:.2f}x, B {pb['pool_speedup']:.2f}x")
+    return "\n".join(lines)
+
+
+def _commit() -> str:
+    try:
+        import subprocess
+
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except Exception:  # noqa: BLE001
+        return "unknown"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smoke version (about a minute)")
+    parser.add_argument("--no-dask", action="store_true", help="skip the Dask LocalCluster measurement")
+    parser.add_argument("--compare", nargs=2, metavar=("A.json", "B.json"), help="print B's rates over A's")
+    parser.add_argument("--out", type=Path, default=None, help="JSON file to write (default bench/out/bench-<UTC>.json)")
+    args = parser.parse_args(argv)
+    if args.compare:
+        print(compare(*args.compare))
+        return 0
+    started = dt.datetime.now(dt.timezone.utc)
+    results = run_suite(args.quick, dask=not args.no_dask, log=lambda s: print(s, file=sys.stderr, flush=True))
+    results["meta"] = {"utc": started.isoformat(timespec="seconds"), "quick": args.quick, "commit": _commit(),
+                       "python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
+                       "memory": "peak RSS increase during the call (psutil, sampled every 5 ms)"}
+    print(render(results))
+    path = args.out or OUT / f"bench-{started.strftime('%Y%m%dT%H%M%SZ')}{'-quick' if args.quick else ''}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=1, default=str))
+    print(f"written {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

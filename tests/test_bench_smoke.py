@@ -1,0 +1,24 @@
+"""The benchmark suite's non-timing parts: every row is there and counts are sane (no timed assertions)."""
+
+from __future__ import annotations
+
+from bench import run as bench
+
+
+def test_quick_table_has_every_row(monkeypatch):
+    tiny = dict(bench.QUICK, bare=2_000, customers=500, mmc_h="50h", baseline=["horizon=1d"],
+                cambodia=["horizon=1d"], scale_h="2h", scales=(1, 10), reps=(1, 2), rep_h="2h", pool_h="2h", pool_n=2)
+    monkeypatch.setitem(bench.__dict__, "QUICK", tiny)
+    results = bench.run_suite(quick=True, dask=False, log=lambda s: None)
+    names = [r["name"] for r in results["rows"]]
+    assert names[0].startswith("bare SimPy") and names[1].startswith("idiomatic SimPy")
+    assert any(n.startswith("modsim mmc.yaml") for n in names)
+    assert any(n.startswith("modsim baseline.yaml") for n in names)
+    for r in results["rows"]:
+        assert r["items"] > 0 and r["seconds"] > 0
+        if r["name"].startswith("modsim"):
+            assert r["events_per_item"] is not None and 1.0 <= r["events_per_item"] < 10.0
+    assert [s["factor"] for s in results["scaling_reports"]] == [1, 10]
+    assert [s["replications"] for s in results["scaling_replications"]] == [1, 2]
+    assert results["parallel"]["same_tables"]
+    assert "modsim mmc.yaml" in bench.render(results)
