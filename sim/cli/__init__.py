@@ -9,5 +9,7 @@ from __future__ import annotations
 from sim.cli.common import app, main
 from sim.cli import run as _run  # noqa: F401  (registers the command)
 from sim.cli import inspect as _inspect  # noqa: F401
+from sim.cli import charts as _charts  # noqa: F401
+from sim.cli import experiments as _experiments  # noqa: F401
 
 __all__ = ["app", "main"]

@@ -6,7 +6,7 @@ import functools
 import math
 import sys
 from contextlib import contextmanager
-from typing import Callable, Iterator
+from typing import Callable, Iterator, NoReturn
 
 import pandas as pd
 import typer
@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from sim.errors import ModsimError
+from sim.errors import ModsimError, _one_line
 
 app = typer.Typer(
     name="modsim",
@@ -34,8 +34,12 @@ EXIT_INTERRUPTED = 130
 
 def fail(message: str) -> None:
     """Print one error line and exit with the user-error status."""
-    err_console.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
+    _print_error(message)
     raise typer.Exit(EXIT_USER_ERROR)
+
+
+def _print_error(message: str) -> None:
+    err_console.print(f"error: {_one_line(message)}", markup=False, highlight=False, soft_wrap=True)
 
 
 def user_errors(command: Callable) -> Callable:
@@ -47,6 +51,12 @@ def user_errors(command: Callable) -> Callable:
             return command(*args, **kwargs)
         except ModsimError as exc:
             fail(str(exc))
+        except MemoryError:
+            fail("out of memory; lower the scenario's counts, rates or horizon, or run fewer --workers")
+        except OSError as exc:
+            # The environment failed (disk full, folder not writable) outside modsim's own checks.
+            where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+            fail(f"{exc.strerror or exc}{where}")
 
     return wrapper
 
@@ -97,10 +107,59 @@ def print_summary(summary: pd.DataFrame, outcomes: list[str], title: str) -> Non
     console.print(table)
 
 
+def interrupted(message: str = "interrupted") -> NoReturn:
+    """Say that the command was interrupted (and what was kept), then exit with status 130."""
+    global _interrupt_reported
+    _interrupt_reported = True
+    try:
+        err_console.print(message, markup=False, highlight=False, soft_wrap=True)
+    except (OSError, KeyboardInterrupt):
+        pass
+    raise typer.Exit(EXIT_INTERRUPTED)
+
+
+_interrupt_reported = False
+
+
+def resume_command(command: str, scenario_path, work, replications: int | None = None, seed: int | None = None,
+                   sets=()) -> str:
+    """The command line that continues an interrupted run: the same scenario, sets, count and seed."""
+    import shlex
+
+    words = ["modsim", command, str(scenario_path)]
+    if replications is not None:
+        words += ["-n", str(replications)]
+    if seed is not None:
+        words += ["--seed", str(seed)]
+    for expr in sets or ():
+        words += ["--set", expr]
+    words += ["--resume", str(work)]
+    return " ".join(shlex.quote(w) for w in words)
+
+
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: exit 0 ok, 2 user error, 3 some replications failed, 130 interrupted.
+
+    Typer turns a Ctrl-C that a command does not handle into a silent exit 130; modsim says
+    "interrupted" (once: commands that handle it say what they kept, through ``interrupted``).
+    """
     try:
         app()
+    except SystemExit as exc:
+        if exc.code == EXIT_INTERRUPTED and not _interrupt_reported:
+            _say_interrupted()
+        raise
     except KeyboardInterrupt:
-        err_console.print("interrupted", markup=False)
+        if not _interrupt_reported:
+            _say_interrupted()
         sys.exit(EXIT_INTERRUPTED)
+    except ModsimError as exc:  # raised outside a command's own handling
+        _print_error(str(exc))
+        sys.exit(EXIT_USER_ERROR)
+
+
+def _say_interrupted() -> None:
+    try:
+        err_console.print("interrupted", markup=False)
+    except (OSError, KeyboardInterrupt):
+        pass

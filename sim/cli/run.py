@@ -9,10 +9,13 @@ from typing import List, Optional
 import typer
 
 from sim.cli.common import (
-    EXIT_FAILURES, EXIT_INTERRUPTED, app, console, err_console, print_summary, progress_bar, user_errors,
+    EXIT_FAILURES, app, console, err_console, interrupted, print_summary, progress_bar, resume_command,
+    user_errors,
 )
 from sim.experiment.runner import run as run_scenario
 from sim.metrics import GOVERNANCE_OUTCOMES, KEY_OUTCOMES
+from sim.plots import draw_charts
+from sim.report import write_report
 from sim.results import ResultsFolder, manifest
 from sim.scenario import check_workload, load_scenario
 
@@ -55,13 +58,15 @@ def run(
 
             tables = run_scenario(scenario, count, seed, workers, on_done=finished, done=done, scheduler=scheduler)
     except KeyboardInterrupt:
-        err_console.print(f"interrupted: finished replications are kept in {folder.work}\n"
-                          f"resume with: modsim run {scenario_path} --resume {folder.work}", markup=False)
-        raise typer.Exit(EXIT_INTERRUPTED)
+        kept = len(list(folder.parts.glob("*.json")))
+        interrupted(f"interrupted: {kept} finished replication(s) are kept in {folder.work}\n"
+                    f"resume with: {resume_command('run', scenario_path, folder.work, count, seed, set_)}")
     files = tables.files()
     info = manifest("run", scenario, seed, started, replications=count, workers=workers, scheduler=scheduler,
                     failures=len(tables.failures), resumed=bool(resume))
     folder.write_tables(files, scenario, info)
+    draw_charts(folder.work)
+    write_report(folder.work)
     path = folder.finalize()
     tracked = [o for o in tables.summary.outcome if o.startswith("tracked_")]
     governance = GOVERNANCE_OUTCOMES if scenario.board.enabled or scenario.government.enabled else ()

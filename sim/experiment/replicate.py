@@ -3,19 +3,27 @@
 Workers receive the scenario as plain data (a dict) and the run's seed and the replication's
 number, never live objects; the replication's random streams depend only on those, so the tables
 are the same whichever executor ran the work and in whatever order it finished.
+
+A replication that raises becomes a ``Failure`` record (its error and traceback), never an
+exception across the pool. A worker process that dies breaks a local process pool: the pool is
+restarted and the unfinished replications are run once more; those that are lost again are
+recorded as failures, so nothing disappears silently.
 """
 
 from __future__ import annotations
 
 import traceback
-from concurrent.futures import Executor, Future
-from dataclasses import dataclass
-from typing import Callable, Iterable
+from concurrent.futures import Executor, Future, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from typing import Callable, Hashable, Iterable, Sequence
 
 from sim.metrics import Replication, collect
 from sim.model.streams import Streams, replication_seed
 from sim.model.world import World
 from sim.scenario.schema import Scenario
+
+WORKER_DIED = "worker process died"
 
 
 @dataclass
@@ -24,6 +32,25 @@ class Failure:
 
     error: str
     detail: str
+
+
+@dataclass(frozen=True)
+class Task:
+    """One replication to run: a key naming it, the scenario as plain data, the seed and its number."""
+
+    key: Hashable
+    scenario: dict
+    seed: int
+    index: int
+
+
+@dataclass
+class TaskReport:
+    """What happened to a batch of tasks beyond their records: pool restarts and lost tasks."""
+
+    restarts: int = 0
+    retried: list = field(default_factory=list)
+    lost: list = field(default_factory=list)
 
 
 def simulate(scenario: Scenario, seed: int, index: int) -> Replication:
@@ -40,21 +67,81 @@ def simulate_data(scenario_data: dict, seed: int, index: int) -> Replication | F
         return Failure(error=f"{type(exc).__name__}: {exc}", detail=traceback.format_exc())
 
 
+def run_tasks(tasks: Sequence[Task], executor: Executor | None,
+              on_done: Callable[[Hashable, Replication | Failure], None],
+              function: Callable[[dict, int, int], Replication | Failure] = simulate_data) -> TaskReport:
+    """Run the tasks, serially when executor is None, calling ``on_done(key, record)`` as each finishes.
+
+    When a worker process dies (``BrokenProcessPool``) the pool is restarted (if it can be) and the
+    unfinished tasks are submitted once more; tasks lost a second time are recorded as failures.
+    """
+    report = TaskReport()
+    if executor is None:
+        for task in tasks:
+            on_done(task.key, _call(function, task))
+        return report
+    pending = list(tasks)
+    order = {t.key: i for i, t in enumerate(tasks)}
+    retry = False
+    while pending:
+        futures: dict[Future, Task] = {executor.submit(function, t.scenario, t.seed, t.index): t for t in pending}
+        broken: list[Task] = []
+        for future in as_completed(futures):
+            task = futures[future]
+            try:
+                result = future.result()
+            except BrokenProcessPool:
+                broken.append(task)
+                continue
+            except Exception as exc:  # noqa: BLE001 - e.g. a Dask worker that died: reported, not fatal
+                result = Failure(error=f"{WORKER_DIED}: {type(exc).__name__}: {exc}", detail="")
+            on_done(task.key, result)
+        broken.sort(key=lambda t: order[t.key])
+        pending = []
+        if not broken:
+            break
+        if not hasattr(executor, "restart"):
+            for task in broken:
+                report.lost.append(task.key)
+                on_done(task.key, Failure(error=f"{WORKER_DIED} (killed or out of memory) when run again",
+                                          detail=f"seed {task.seed}, replication {task.index}"))
+            break
+        executor.restart()
+        report.restarts += 1
+        if not retry:
+            # First death: run everything unfinished once more, in parallel, on a fresh pool.
+            report.retried.extend(t.key for t in broken)
+            pending, retry = broken, "again"
+            continue
+        # Died again: run what is left one at a time, so that only a replication that kills its
+        # worker on its own is recorded as a failure (and none is lost with it).
+        for task in broken:
+            future = executor.submit(function, task.scenario, task.seed, task.index)
+            try:
+                result = future.result()
+            except BrokenProcessPool:
+                executor.restart()
+                report.restarts += 1
+                report.lost.append(task.key)
+                result = Failure(error=f"{WORKER_DIED} (killed or out of memory), also when run again alone",
+                                 detail=f"seed {task.seed}, replication {task.index}")
+            except Exception as exc:  # noqa: BLE001
+                result = Failure(error=f"{WORKER_DIED}: {type(exc).__name__}: {exc}", detail="")
+            on_done(task.key, result)
+        break
+    return report
+
+
+def _call(function: Callable, task: Task) -> Replication | Failure:
+    try:
+        return function(task.scenario, task.seed, task.index)
+    except Exception as exc:  # noqa: BLE001 - a replaced function may raise: record it
+        return Failure(error=f"{type(exc).__name__}: {exc}", detail=traceback.format_exc())
+
+
 def run_replications(scenario: Scenario, seed: int, indices: Iterable[int], executor: Executor | None,
-                     on_done: Callable[[int, Replication | Failure], None]) -> None:
+                     on_done: Callable[[int, Replication | Failure], None]) -> TaskReport:
     """Run the given replications, serially when executor is None, calling on_done as each finishes."""
     data = scenario.model_dump(mode="json")
-    if executor is None:
-        for index in indices:
-            on_done(index, simulate_data(data, seed, index))
-        return
-    futures: dict[Future, int] = {executor.submit(simulate_data, data, seed, i): i for i in indices}
-    from concurrent.futures import as_completed
-
-    for future in as_completed(futures):
-        index = futures[future]
-        try:
-            result = future.result()
-        except Exception as exc:  # noqa: BLE001 - a worker that died is reported, not fatal
-            result = Failure(error=f"worker failed: {type(exc).__name__}: {exc}", detail="")
-        on_done(index, result)
+    tasks = [Task(index, data, seed, index) for index in indices]
+    return run_tasks(tasks, executor, on_done)

@@ -46,6 +46,12 @@ _EXPECTED_BY_TYPE = {
     "bool_type": "expected true or false",
     "bool_parsing": "expected true or false",
 }
+_BOUNDS = {
+    "greater_than_equal": ("greater than or equal to", "ge"),
+    "greater_than": ("greater than", "gt"),
+    "less_than_equal": ("less than or equal to", "le"),
+    "less_than": ("less than", "lt"),
+}
 
 
 def load_document(
@@ -68,7 +74,8 @@ def load_document(
     try:
         instance = model.model_validate(data)
     except ValidationError as exc:
-        raise validation_error(exc, data, model, resolved.locate, parsed, resolved.path) from None
+        raise validation_error(exc, data, model, resolved.locate, parsed, resolved.path,
+                               original=resolved.data) from None
     return instance, resolved
 
 
@@ -79,6 +86,7 @@ def validation_error(
     locate: Locator,
     sets: Sequence[tuple[Path, Any]] = (),
     default_file: str = "<scenario>",
+    original: Any = None,
 ) -> ScenarioError:
     """One ``ScenarioError`` for the first error of a pydantic ``ValidationError`` on ``data``.
 
@@ -90,6 +98,10 @@ def validation_error(
     path, at_key, message = _describe(first, data, model)
     key = dotted(path) or None
     setter = _setter_of(path, sets)
+    if setter is None and sets and original is not None:
+        setter, hint = _creator_of(path, first["type"] == "missing", sets, original)
+        if hint:
+            message += f"; {hint}"
     if setter is not None:
         message += f" (from --set {format_set(*setter)})"
     else:
@@ -184,7 +196,42 @@ def _plain_message(error: dict) -> str:
     for prefix in ("Value error, ", "Assertion failed, "):
         if message.startswith(prefix):
             message = message[len(prefix):]
-    return _EXPECTED_BY_TYPE.get(kind, message)
+    if kind in _EXPECTED_BY_TYPE:
+        return _EXPECTED_BY_TYPE[kind]
+    ctx = error.get("ctx") or {}
+    if kind in _BOUNDS:
+        word, name = _BOUNDS[kind]
+        limit = ctx.get(name)
+        if isinstance(limit, float) and limit.is_integer():
+            limit = int(limit)
+        text = f"expected a number {word} {_show(limit)}"
+        if kind == "less_than_equal" and limit == 1:
+            text += " (a probability or share, from 0 to 1)"
+        elif kind == "greater_than_equal" and limit == 0:
+            text += " (it cannot be negative)"
+        return text
+    if kind == "finite_number":
+        return "expected a finite number (not .nan or .inf)"
+    if kind == "string_pattern_mismatch":
+        return "expected a name of letters, digits, '_' and '-' (not starting with '-'), like khmer_review"
+    if kind in ("string_too_long", "string_too_short"):
+        word = "at most" if kind == "string_too_long" else "at least"
+        limit = ctx.get("max_length", ctx.get("min_length"))
+        return f"expected a text of {word} {limit} characters"
+    if kind == "too_short":
+        limit = ctx.get("min_length", 1)
+        return f"expected at least {limit} entr{'y' if limit == 1 else 'ies'}"
+    if kind == "too_long":
+        return f"expected at most {ctx.get('max_length')} entries"
+    if kind.startswith(("date", "datetime")) or kind.startswith("time"):
+        reason = ctx.get("error")
+        return "expected a date like 2023-01-09 (or a date-time like 2023-01-09T14:30)" + (
+            f" ({reason})" if reason else "")
+    if kind == "literal_error":
+        return "expected one of " + message[len("Input should be "):]
+    if message.startswith("Input should be "):
+        return "expected " + message[len("Input should be "):]
+    return message
 
 
 def _key_from_message(path: list, message: str, data: Any) -> tuple[list, str]:
@@ -254,6 +301,40 @@ def _setter_of(path: Sequence, sets: Sequence[tuple[Path, Any]]) -> tuple[Path, 
         if _starts_with(path, set_path):
             return set_path, value
     return None
+
+
+def _creator_of(path: Sequence, missing: bool, sets: Sequence[tuple[Path, Any]], original: Any
+                ) -> tuple[tuple[Path, Any] | None, str | None]:
+    """The ``--set`` that created the mapping or list holding an error (a misspelt name in its path).
+
+    With a hint naming the existing key the new one was probably meant to be.
+    """
+    holder = list(path[:-1] if missing else path)
+    # The shortest prefix of the error's path that the files do not have: where the --set added something new.
+    for end in range(1, len(holder) + 1):
+        if not lookup(original, tuple(holder[:end]))[0]:
+            new = holder[:end]
+            break
+    else:
+        return None, None
+    for set_path, value in reversed(sets):
+        if _starts_with(set_path, new):
+            found, parent = lookup(original, tuple(new[:-1]))
+            hint = None
+            if found and isinstance(parent, dict):
+                hint = did_you_mean(str(new[-1]), list(parent))
+                if hint:
+                    hint = f"{dotted(new)} is not in the scenario; {hint}"
+                elif len(new) == 1:
+                    hint = None
+                else:
+                    hint = f"{dotted(new)} is not in the scenario (it has: {', '.join(map(str, list(parent)[:_MAX_LISTED_KEYS]))})"
+            elif found and isinstance(parent, list):
+                hint = f"{dotted(new[:-1])} has {len(parent)} item{'s' if len(parent) != 1 else ''} (numbered from 0)"
+            elif not found or parent is None:
+                hint = f"{dotted(new)} is not in the scenario"
+            return (set_path, value), hint
+    return None, None
 
 
 def _starts_with(path: Sequence, prefix: Sequence) -> bool:

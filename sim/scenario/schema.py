@@ -16,20 +16,30 @@ import datetime as dt
 import math
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
 
 from sim.scenario.durations import format_duration, parse_duration
+
+MAX_HOURS = 1000 * 365.25 * 24
+
+
+def _bounded_hours(hours: float) -> float:
+    if hours > MAX_HOURS:
+        raise ValueError("expected a duration of at most 1000y")
+    return hours
+
 
 Hours = Annotated[
     float,
     BeforeValidator(parse_duration),
+    AfterValidator(_bounded_hours),
     PlainSerializer(format_duration, return_type=str),
     Field(json_schema_extra={"type": "string", "pattern": r"^\s*[0-9.eE+-]+\s*(s|min|h|d|w|mo|y)\s*$"}),
 ]
 Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
-NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
-Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
-Count = Annotated[int, Field(ge=0)]
+NonNegative = Annotated[float, Field(ge=0.0, le=1e15, allow_inf_nan=False)]
+Positive = Annotated[float, Field(gt=0.0, le=1e15, allow_inf_nan=False)]
+Count = Annotated[int, Field(ge=0, le=10**12)]
 Severity = Annotated[int, Field(ge=1, le=4, description="1 low, 2 medium, 3 high, 4 severe")]
 Name = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")]
 
@@ -66,7 +76,7 @@ class AccountClass(Frozen):
     benign_report_rate: Probability = Field(
         0.0, description="Share of this class's non-violating posts that get reported anyway (they load the queues)."
     )
-    reports_per_benign_post: Positive = Field(1.0, description="Mean number of reports on a reported non-violating post.")
+    reports_per_benign_post: Annotated[float, Field(gt=0.0, le=1e6, allow_inf_nan=False)] = Field(1.0, description="Mean number of reports on a reported non-violating post.")
     violations: tuple[Violation, ...] = Field((), description="What this class's violating posts are, with their rates.")
     opposition: bool = Field(False, description="Lawful opposition speech: its wrongful removals are counted apart.")
     public_figure: bool = Field(

@@ -365,6 +365,8 @@ def _syntax_error(exc: yaml.MarkedYAMLError, name: str, text: str) -> ScenarioEr
         message += f" ({context})"
     if mark is not None and _char_at(text, mark.line, mark.column) == "\t":
         message += "; YAML does not allow tabs for indentation, use spaces"
+    if not message.startswith("invalid YAML"):
+        message = f"invalid YAML: {message}"
     return ScenarioError(name, line, column, message=message)
 
 

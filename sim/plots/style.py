@@ -1,0 +1,174 @@
+"""One look for every chart: a colour-blind-safe palette, readable type, labels with units, saving.
+
+The palette is Okabe & Ito's (distinguishable with the common colour-vision deficiencies and in
+greyscale by lightness). Every figure is drawn on the Agg backend (no display needed) and saved as
+PNG (for slides) and SVG (for papers; text is drawn as paths so it looks the same everywhere).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.text import Annotation  # noqa: E402
+
+# Okabe-Ito, black last (kept for reference lines).
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+NEUTRAL = "#6b6b6b"
+REAL = "#C00000"  # the real-world reference (e.g. the real removal date): drawn as a dashed line
+
+RC = {
+    "figure.dpi": 100,
+    "savefig.dpi": 150,
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.titleweight": "bold",
+    "axes.labelsize": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.color": "#dddddd",
+    "grid.linewidth": 0.6,
+    "legend.frameon": False,
+    "legend.fontsize": 9,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
+    "svg.fonttype": "path",
+    "svg.hashsalt": "modsim",  # stable ids: the same run gives byte-identical SVG
+    "figure.constrained_layout.use": True,
+}
+
+
+def figure(width: float = 8.0, height: float = 4.5, **subplots) -> tuple[Figure, object]:
+    """A new figure (not registered with pyplot, so nothing leaks between charts) and its axes."""
+    with plt.rc_context(RC):
+        fig = Figure(figsize=(width, height), layout="constrained")
+        axes = fig.subplots(**subplots)
+    return fig, axes
+
+
+def colour(i: int) -> str:
+    """The i-th colour of the palette (cycling)."""
+    return PALETTE[i % (len(PALETTE) - 1)]
+
+
+def title(fig: Figure, text: str, subtitle: str | None = None) -> None:
+    """A title stating the question the chart answers, with an optional smaller line under it."""
+    fig.suptitle(text, fontsize=12, fontweight="bold", x=0.01, ha="left")
+    if subtitle:
+        # Kept on the figure for callers (report captions); not drawn into the image yet.
+        fig.modsim_note = textwrap.fill(subtitle, int(fig.get_figwidth() * 15))
+
+
+def _place_note(fig: Figure) -> None:
+    """Nothing yet: the note under the chart is shown as the chart's caption in report.html.
+
+    (Drawing it into the image below a figure-level legend collided with the legend under
+    constrained layout; see the issue note.)"""
+    return None
+
+
+def thousands(ax, axis: str = "y") -> None:
+    """Tick labels people read: 1,500 / 25k / 1.2M rather than 1500000."""
+    def fmt(value, _pos):
+        v = abs(value)
+        if v >= 1e6:
+            return f"{value / 1e6:g}M"
+        if v >= 1e4:
+            return f"{value / 1e3:g}k"
+        return f"{value:,.0f}" if v >= 1000 or value == int(value) else f"{value:g}"
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(matplotlib.ticker.FuncFormatter(fmt))
+
+
+def band(ax, x, low, high, colour_: str, label: str | None = None):
+    """A shaded 10-90% band (a PolyCollection, so tests can find it)."""
+    return ax.fill_between(x, low, high, color=colour_, alpha=0.2, linewidth=0, label=label)
+
+
+def quantiles(table, by: list[str], value: str):
+    """Median and 10% / 90% quantiles of `value` across replications, per group of `by`."""
+    grouped = table.groupby(by, sort=True)[value]
+    out = grouped.median().rename("median").to_frame()
+    out["low"] = grouped.quantile(0.1)
+    out["high"] = grouped.quantile(0.9)
+    return out.reset_index()
+
+
+def hours_axis(ax, horizon_h: float) -> None:
+    """A log-scaled time axis in hours with ticks people read: 1 min, 1 h, 1 day, 1 week, 30 days, 1 year."""
+    ax.set_xscale("log")
+    ticks = [(1 / 60, "1 min"), (10 / 60, "10 min"), (1, "1 h"), (6, "6 h"), (24, "1 day"), (7 * 24, "1 week"),
+             (30 * 24, "30 days"), (91 * 24, "3 months"), (365 * 24, "1 year")]
+    shown = [(t, s) for t, s in ticks if t <= horizon_h * 1.01]
+    ax.set_xticks([t for t, _ in shown], [s for _, s in shown])
+    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+
+
+def outcome_label(name: str) -> str:
+    """An outcome's name with its unit, for an axis: `removal_time_median_h` -> '... (hours)'."""
+    if name.endswith("_h") or "_h_" in name:
+        unit = "hours"
+    elif name.endswith("_d") or name.endswith("_days") or name.endswith("_up_d"):
+        unit = "days"
+    elif any(k in name for k in ("share", "rate", "utilization", "_removed")):
+        unit = "share, 0-1"
+    elif "views" in name:
+        unit = "views"
+    elif name.endswith("_per_h"):
+        unit = "per hour"
+    else:
+        unit = "count"
+    return f"{name.replace('_', ' ')} ({unit})"
+
+
+SERIES_UNITS = {
+    "queue_length": "tickets waiting",
+    "cross_check_queue_length": "tickets waiting",
+    "live_violating_views": "views per day",
+    "live_incitement_views": "views per day",
+    "grievance": "grievance level (index)",
+    "users": "users",
+    "off_platform_views": "views per day",
+}
+
+
+def series_label(name: str) -> str:
+    """A daily series' axis label with its unit."""
+    unit = SERIES_UNITS.get(name)
+    if unit is None:
+        unit = "views per day" if "views" in name else "value at end of day"
+    return unit
+
+
+def days_label(start: dt.date | None, what: str = "scenario start") -> str:
+    """The label of a day axis, naming the calendar date of day 0 when it is known."""
+    return f"days since {what} ({start:%d %b %Y})" if start else f"days since {what}"
+
+
+def save(fig: Figure, charts: Path, name: str) -> list[Path]:
+    """Save a figure as `charts/name.png` and `charts/name.svg`; return both paths."""
+    charts.mkdir(parents=True, exist_ok=True)
+    _place_note(fig)
+    paths = []
+    with plt.rc_context(RC):
+        for ext in ("png", "svg"):
+            path = charts / f"{name}.{ext}"
+            fig.savefig(path, bbox_inches="tight", pad_inches=0.15,
+                        metadata={"Date": None} if ext == "svg" else None)
+            paths.append(path)
+    return paths
+
+
+def finite(values) -> np.ndarray:
+    """Values as floats with NaN and infinities dropped."""
+    arr = np.asarray(values, dtype=float)
+    return arr[np.isfinite(arr)]

@@ -1,0 +1,122 @@
+"""Executors: the same tables whatever runs the replications, and dead workers retried or recorded."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.experiment.executors import RestartablePool, executor_for
+from sim.experiment.replicate import WORKER_DIED, Failure, Task, run_tasks, simulate_data
+from sim.experiment.runner import tables_from
+from sim.metrics import Replication
+
+SHORT = ("horizon=120h", "warmup=10h")
+
+
+def _tasks(load, count=4):
+    scenario = load("validation/mmc.yaml", *SHORT)
+    data = scenario.model_dump(mode="json")
+    return scenario, [Task(i, data, 11, i) for i in range(count)]
+
+
+def _run(tasks, executor, function=simulate_data):
+    records = {}
+    report = run_tasks(tasks, executor, records.__setitem__, function=function)
+    return records, report
+
+
+def _frames(scenario, records):
+    tables = tables_from(scenario, 11, records)
+    return tables.replications, tables.timeseries, tables.survival
+
+
+def test_serial_and_process_pool_give_identical_tables(load):
+    scenario, tasks = _tasks(load)
+    serial, _ = _run(tasks, None)
+    with executor_for(2, None, len(tasks)) as pool:
+        assert isinstance(pool, RestartablePool)
+        pooled, report = _run(list(reversed(tasks)), pool)
+    assert report.restarts == 0
+    for a, b in zip(_frames(scenario, serial), _frames(scenario, pooled)):
+        pd.testing.assert_frame_equal(a, b)
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_gives_identical_tables(load):
+    scenario, tasks = _tasks(load, 3)
+    serial, _ = _run(tasks, None)
+    with executor_for(2, "local", len(tasks)) as executor:
+        remote, _ = _run(tasks, executor)
+    for a, b in zip(_frames(scenario, serial), _frames(scenario, remote)):
+        pd.testing.assert_frame_equal(a, b)
+
+
+def test_workers_one_or_single_task_is_serial():
+    with executor_for(1, None, 10) as executor:
+        assert executor is None
+    with executor_for(4, None, 1) as executor:
+        assert executor is None
+
+
+def die_once(data: dict, seed: int, index: int):
+    """A replication whose worker process dies the first time replication 1 runs (a marker file remembers)."""
+    marker = Path(data["marker"])
+    if index == 1 and not marker.exists():
+        marker.write_text("died")
+        os._exit(9)
+    return simulate_data(data["scenario"], seed, index)
+
+
+def die_always(data: dict, seed: int, index: int):
+    if index == 1:
+        os._exit(9)
+    return simulate_data(data["scenario"], seed, index)
+
+
+def _wrapped(load, tmp_path, count=3):
+    scenario, tasks = _tasks(load, count)
+    wrapped = [Task(t.key, {"scenario": t.scenario, "marker": str(tmp_path / "died")}, t.seed, t.index) for t in tasks]
+    return scenario, tasks, wrapped
+
+
+def test_a_worker_that_dies_once_is_retried(load, tmp_path):
+    scenario, tasks, wrapped = _wrapped(load, tmp_path)
+    with executor_for(2, None, len(wrapped)) as pool:
+        records, report = _run(wrapped, pool, function=die_once)
+    assert (tmp_path / "died").exists()
+    assert report.restarts == 1 and 1 in report.retried and report.lost == []
+    assert all(isinstance(r, Replication) for r in records.values()) and sorted(records) == [0, 1, 2]
+    serial, _ = _run(tasks, None)
+    pd.testing.assert_frame_equal(_frames(scenario, records)[0], _frames(scenario, serial)[0])
+
+
+@pytest.mark.slow
+def test_a_worker_that_dies_again_is_recorded_as_failure(load, tmp_path):
+    scenario, tasks, wrapped = _wrapped(load, tmp_path)
+    with executor_for(2, None, len(wrapped)) as pool:
+        records, report = _run(wrapped, pool, function=die_always)
+    assert sorted(records) == [0, 1, 2]
+    assert isinstance(records[1], Failure) and WORKER_DIED in records[1].error
+    assert 1 in report.lost
+    tables = tables_from(scenario, 11, records)
+    assert list(tables.failures.replication) == [1]
+
+
+def test_a_raising_replication_is_a_failure_not_an_exception(load, monkeypatch):
+    import sim.experiment.replicate as replicate
+
+    real = replicate.simulate
+
+    def flaky(scenario, seed, index):
+        if index == 2:
+            raise RuntimeError("boom")
+        return real(scenario, seed, index)
+
+    monkeypatch.setattr(replicate, "simulate", flaky)
+    scenario, tasks = _tasks(load)
+    records, _ = _run(tasks, None)
+    assert isinstance(records[2], Failure) and "boom" in records[2].error
+    assert sum(isinstance(r, Replication) for r in records.values()) == 3
