@@ -40,6 +40,17 @@ KEY_OUTCOMES = (
 )
 
 
+def shown_outcomes(summary) -> list[str]:
+    """The outcomes a summary table shows by default: the key ones; the governance ones when the board or
+    the government did anything; then every tracked post's. `summary` has columns outcome and mean."""
+    means = dict(zip(summary["outcome"], summary["mean"]))
+    active = any(means.get(o, 0) and means.get(o, 0) == means.get(o, 0) for o in
+                 ("board_appeals", "retaliation_events", "harm_events"))
+    names = [*KEY_OUTCOMES, *(GOVERNANCE_OUTCOMES if active else ())]
+    names += sorted(o for o in means if o.startswith("tracked_"))
+    return [o for o in dict.fromkeys(names) if o in means]
+
+
 @dataclass
 class Replication:
     """The record of one replication: plain data, cheap to send between processes."""

@@ -31,7 +31,7 @@ from sim.experiment import sweep as swp
 from sim.experiment import tune as tun
 from sim.experiment.executors import executor_for
 from sim.experiment.replicate import Failure, Task, TaskReport, run_tasks
-from sim.metrics import KEY_OUTCOMES, Replication
+from sim.metrics import KEY_OUTCOMES, Replication, shown_outcomes
 from sim.results import ResultsFolder, manifest, scenario_document, scenario_hash
 from sim.scenario import check_workload, load_scenario
 from sim.scenario.schema import Scenario
@@ -118,14 +118,15 @@ def _finish(path: Path, failures: int, report: TaskReport) -> None:
         raise typer.Exit(EXIT_FAILURES)
 
 
-def _outcome_list(text: Optional[str], available: list[str]) -> list[str]:
+def _outcome_list(text: Optional[str], available: list[str], summary=None) -> list[str]:
     if text:
         chosen = [o.strip() for o in text.split(",") if o.strip()]
         unknown = [o for o in chosen if o not in available]
         if unknown:
             raise ExperimentError(f"--outcomes: unknown outcome(s) {', '.join(unknown)}")
         return chosen
-    return [o for o in (*KEY_OUTCOMES, *(a for a in available if a.startswith("tracked_"))) if o in available]
+    return [o for o in shown_outcomes(summary) if o in available] if summary is not None else [
+        o for o in (*KEY_OUTCOMES, *(a for a in available if a.startswith("tracked_"))) if o in available]
 
 
 def _interval(mean: float, low: float, high: float) -> str:
@@ -207,7 +208,7 @@ def compare(
     folder.write_tables(tables.files(), None, manifest("compare", None, seed, started, **extra))
     draw_and_report(folder.work, report=True)
     path = folder.finalize()
-    print_comparison(tables.comparison, names, _outcome_list(outcomes, list(dict.fromkeys(tables.comparison.outcome))),
+    print_comparison(tables.comparison, names, _outcome_list(outcomes, list(dict.fromkeys(tables.comparison.outcome)), tables.comparison),
                      f"{' vs '.join(names)}: {count} replications each, seed {seed} (common random numbers)")
     _finish(path, len(tables.failures), report)
 

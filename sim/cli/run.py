@@ -13,7 +13,7 @@ from sim.cli.common import (
     user_errors,
 )
 from sim.experiment.runner import run as run_scenario
-from sim.metrics import GOVERNANCE_OUTCOMES, KEY_OUTCOMES
+from sim.metrics import shown_outcomes
 from sim.plots import draw_charts
 from sim.report import write_report
 from sim.results import ResultsFolder, manifest
@@ -68,9 +68,7 @@ def run(
     draw_charts(folder.work)
     write_report(folder.work)
     path = folder.finalize()
-    tracked = [o for o in tables.summary.outcome if o.startswith("tracked_")]
-    governance = GOVERNANCE_OUTCOMES if scenario.board.enabled or scenario.government.enabled else ()
-    print_summary(tables.summary, [*KEY_OUTCOMES, *governance, *tracked], f"{scenario.name}: {count} replications, seed {seed}")
+    print_summary(tables.summary, shown_outcomes(tables.summary), f"{scenario.name}: {count} replications, seed {seed}")
     console.print(f"results: {path}", markup=False, highlight=False)
     if len(tables.failures):
         err_console.print(f"{len(tables.failures)} replication(s) failed; see {path / 'failures.csv'}", markup=False)
