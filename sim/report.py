@@ -12,11 +12,11 @@ from __future__ import annotations
 import base64
 import html
 import json
-import math
 from pathlib import Path
 
 import pandas as pd
 
+from sim.formatting import format_number
 from sim.metrics import KEY_OUTCOMES
 from sim.plots import caption, chart_order
 from sim.plots.data import FolderData
@@ -51,23 +51,11 @@ def _e(value) -> str:
 
 
 def _num(value) -> str:
-    """A number as people read it: few significant digits, thousands separated, '-' for missing."""
+    """A number as people read it, or the escaped value when it is not a number."""
     try:
-        value = float(value)
+        return format_number(value)
     except (TypeError, ValueError):
         return _e(value)
-    if math.isnan(value):
-        return "-"
-    if math.isinf(value):
-        return "inf"
-    magnitude = abs(value)
-    if magnitude >= 1000:
-        return f"{value:,.0f}"
-    if magnitude >= 10:
-        return f"{value:.1f}"
-    if magnitude >= 0.01 or magnitude == 0:
-        return f"{value:.3f}"
-    return f"{value:.2e}"
 
 
 def _count(value) -> str:

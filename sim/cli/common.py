@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import math
 import sys
 from contextlib import contextmanager
 from typing import Callable, Iterator, NoReturn
@@ -15,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from sim.errors import ModsimError, _one_line
+from sim.formatting import format_number  # noqa: F401  (re-exported for the commands)
 
 app = typer.Typer(
     name="modsim",
@@ -72,22 +72,6 @@ def progress_bar(description: str, total: int) -> Iterator[Callable[[], None]]:
     with progress:
         task = progress.add_task(description, total=total)
         yield lambda: progress.advance(task)
-
-
-def format_number(value: float) -> str:
-    """A number as people read it in a table: few significant digits, thousands separated."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    if math.isinf(value):
-        return "inf"
-    magnitude = abs(value)
-    if magnitude >= 1000:
-        return f"{value:,.0f}"
-    if magnitude >= 10:
-        return f"{value:.1f}"
-    if magnitude >= 0.01 or magnitude == 0:
-        return f"{value:.3f}"
-    return f"{value:.2e}"
 
 
 def print_summary(summary: pd.DataFrame, outcomes: list[str], title: str) -> None:
