@@ -16,7 +16,7 @@ import pandas as pd
 
 from sim.errors import ModsimError
 from sim.experiment.replicate import Failure, Task
-from sim.experiment.runner import outcome_columns, tables_from
+from sim.experiment.runner import RunTables, outcome_columns, tables_from
 from sim.experiment.statistics import mean_ci, paired_difference_ci
 from sim.metrics import Replication
 from sim.scenario.schema import Scenario
@@ -52,22 +52,14 @@ def tasks(scenarios: list[Scenario], seed: int, replications: int, done: set[str
 
 
 @dataclass
-class CompareTables:
-    comparison: pd.DataFrame
-    summary: pd.DataFrame
-    replications: pd.DataFrame
-    timeseries: pd.DataFrame
-    tracked: pd.DataFrame
-    survival: pd.DataFrame
-    failures: pd.DataFrame
+class CompareTables(RunTables):
+    """A run's tables for several scenarios (each with a `scenario` column), plus the comparison."""
+
+    comparison: pd.DataFrame | None = None
 
     def files(self) -> dict[str, pd.DataFrame]:
-        files = {"comparison.csv": self.comparison, "summary.csv": self.summary,
-                 "replications.parquet": self.replications, "timeseries.parquet": self.timeseries,
-                 "tracked.parquet": self.tracked, "survival.parquet": self.survival}
-        if len(self.failures):
-            files["failures.csv"] = self.failures
-        return files
+        """The tables by the file names they are written under in a results folder."""
+        return {"comparison.csv": self.comparison, **super().files()}
 
 
 def _with_scenario(frames: list[pd.DataFrame], names: list[str]) -> pd.DataFrame:
