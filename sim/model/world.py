@@ -102,7 +102,6 @@ class World:
         self.offsets: list[int] = []
         self.n_posts = 0
         self.removed: dict[int, float] = {}
-        self.removed_by: dict[int, str] = {}
         self.tracked_ids: dict[int, str] = {}
         self.timeline: list[tuple[str, float, str, str]] = []
         self.series: dict[str, list[float]] = {"queue_length": [], "cross_check_queue_length": [], "grievance": []}
@@ -110,7 +109,6 @@ class World:
         self.counts = {"wrongful_removals": 0, "opposition_wrongful_removals": 0, "reports_auto_closed": 0,
                        "newsworthy_keeps": 0, "false_keeps": 0, "cross_check_reviews": 0, "reviews": 0,
                        "tickets": 0}
-        self.tickets_by_source = dict.fromkeys(SOURCES, 0)
 
     def _class_mask(self, names) -> np.ndarray:
         listed = set(names or ()) if names is not None else None
@@ -208,7 +206,6 @@ class World:
                       & self.government_targets[batch.klass]) | (batch.kind == BENIGN_GOVERNMENT)
         entry, source = entry_times(batch, flagged, trusted, detection.trusted_flaggers.delay, government,
                                     detection.government.delay, rng)
-        batch.entry, batch.source = entry, source
         batch.p_violating = self.classifier.scores(batch.kind, u[:, 0])
         offset = self.n_posts
         self.batches.append(batch)
@@ -262,7 +259,6 @@ class World:
          ticket.u_referral) = extra
         ticket.source_is_report = source == REPORT
         self.counts["tickets"] += 1
-        self.tickets_by_source[SOURCES[source]] += 1
         if ticket.tracked:
             self._trace(pid, self.env.now, "ticket_opened", f"by {SOURCES[source]}")
         self.pool_of_class[klass].submit(ticket)
@@ -402,7 +398,6 @@ class World:
         if ticket.post in self.removed:
             return
         self.removed[ticket.post] = now
-        self.removed_by[ticket.post] = how
         self.trace_if(ticket, "removed", how)
         if ticket.klass in self.leaders:
             self.government.action(self.scenario.government.grievance_removal, "the leader's post removed")
@@ -419,7 +414,6 @@ class World:
     def restore(self, ticket: Ticket, how: str) -> None:
         """Put a removed post back up (an appeal or the board reversed the removal)."""
         if self.removed.pop(ticket.post, None) is not None:
-            self.removed_by.pop(ticket.post, None)
             self.trace_if(ticket, "restored", how)
 
     def suspend_public_figure(self, ticket: Ticket, hours: float) -> None:
