@@ -161,12 +161,22 @@ class InternalAppeals:
     def __init__(self, world):
         self.world = world
         self.spec = world.scenario.appeals
+        # The chance of an appeal, read once per decision: nothing is filed when the ticket's uniform is above it.
+        self._author_probability = self.spec.author_probability
+        self._reporter_probability = tuple(
+            self.spec.reporter_probability_public_figure if c.spec.public_figure else self.spec.reporter_probability
+            for c in world.classes)
         self.filed = 0
         self.reversals = 0
 
     def after_decision(self, ticket: Ticket, removed: bool) -> None:
         """After a first decision: the author may appeal a removal, a reporter a keep."""
         if ticket.appeal is not None:
+            return
+        if removed:
+            if ticket.u_appeal >= self._author_probability:
+                return
+        elif ticket.u_appeal >= self._reporter_probability[ticket.klass]:
             return
         now = self.world.env.now
         start = now

@@ -20,7 +20,15 @@ class Enforcer:
     def __init__(self, policy: Enforcement):
         self.policy = policy
         self.ladder = sorted(policy.ladder, key=lambda rung: rung.strikes)
-        self._strikes: dict[tuple[int, int], list[float]] = defaultdict(list)
+        # Strike times per account, oldest first; strikes are only ever added at the current time, so once
+        # expired a strike stays expired and is dropped from the front (counts are unchanged).
+        self._strikes: dict[tuple[int, int], list[float]] = {}
+        self._per_removal = policy.strikes_per_removal
+        self._expiry = policy.strike_expiry
+        # The rung an account reaches with a given number of active strikes (the last rung of the sorted
+        # ladder whose threshold it meets), as parallel tuples scanned from the top.
+        self._rungs = tuple(reversed(self.ladder))
+        self._lowest = self.ladder[0].strikes if self.ladder else None
         self.suspended: dict[tuple[int, int], list[tuple[float, float]]] = defaultdict(list)
         self.strikes_issued = 0
         self.restrictions_issued = 0
@@ -29,20 +37,35 @@ class Enforcer:
 
     def active_strikes(self, account: tuple[int, int], now: float) -> int:
         """Strikes of an account that have not expired."""
-        expiry = self.policy.strike_expiry
-        return sum(1 for t in self._strikes[account] if now - t < expiry)
+        expiry = self._expiry
+        return sum(1 for t in self._strikes.get(account, ()) if now - t < expiry)
 
     def on_removal(self, account: tuple[int, int], now: float, restrictable: bool) -> str | None:
         """Record strikes for a removal; return the restriction applied ('suspension', ...) or None."""
-        if self.policy.strikes_per_removal == 0:
+        per_removal = self._per_removal
+        if per_removal == 0:
             return None
-        self._strikes[account].extend([now] * self.policy.strikes_per_removal)
-        self.strikes_issued += self.policy.strikes_per_removal
+        self.strikes_issued += per_removal
+        strikes = self._strikes.get(account)
+        if strikes is None:
+            strikes = self._strikes[account] = [now] * per_removal
+        else:
+            expiry = self._expiry
+            if now - strikes[0] >= expiry:
+                # expired strikes are at the front (times never decrease); drop them
+                k = 1
+                while k < len(strikes) and now - strikes[k] >= expiry:
+                    k += 1
+                del strikes[:k]
+            strikes.extend([now] * per_removal)
+        active = len(strikes) if self._expiry > 0 else 0
+        if self._lowest is None or active < self._lowest:
+            return None
         rung = None
-        active = self.active_strikes(account, now)
-        for candidate in self.ladder:
+        for candidate in self._rungs:
             if active >= candidate.strikes:
                 rung = candidate
+                break
         if rung is None:
             return None
         if not restrictable:

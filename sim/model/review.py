@@ -18,7 +18,9 @@ from bisect import bisect_right
 from typing import Callable
 
 import simpy
-from simpy.events import Timeout
+from simpy.events import NORMAL, Timeout
+
+_new_timeout = object.__new__
 
 WAITING, IN_REVIEW, DONE, CLOSED = range(4)
 heappush, heappop = heapq.heappush, heapq.heappop
@@ -152,6 +154,17 @@ class ReviewQueue:
         priority = self._constant if self._constant is not None else -self.policy.priority(ticket, now)
         heappush(self._heap, (-ticket.urgency, priority, seq, version, ticket))
 
+    def take_directly(self, ticket: Ticket) -> None:
+        """Push then pop a ticket into an empty queue, without the heap: the same accounting, the same result
+        (with nothing else waiting, the ticket just pushed is the one popped)."""
+        now = self.env._now
+        self.area += self.waiting * (now - self._last)
+        self._last = now
+        self.arrivals += 1
+        ticket.version += 1
+        self._seq += 1
+        ticket.state = IN_REVIEW
+
     def pop(self) -> Ticket | None:
         """Take the highest-priority waiting ticket, or None."""
         heap = self._heap
@@ -206,14 +219,25 @@ class ReviewerPool:
     def submit(self, ticket: Ticket) -> None:
         """A ticket arrives: queue it and start it at once if a reviewer is free."""
         ticket.pool = self
-        self.queue.push(ticket)
+        queue = self.queue
         if self.busy < self.capacity:
-            self._start_next()
+            if queue.waiting == 0 and (ticket.state != WAITING or ticket.version == 0):
+                queue.take_directly(ticket)
+                self._begin(ticket)
+            else:
+                queue.push(ticket)
+                self._start_next()
+        else:
+            queue.push(ticket)
 
     def _start_next(self) -> bool:
         ticket = self.queue.pop()
         if ticket is None:
             return False
+        self._begin(ticket)
+        return True
+
+    def _begin(self, ticket: Ticket) -> None:
         env = self.env
         now = env._now
         self.busy += 1
@@ -222,8 +246,11 @@ class ReviewerPool:
             self.wait_severity.append(ticket.severity)
         hours = self.hours_of(ticket) * self.slowdown
         self.work += min(hours, max(self.horizon - now, 0.0))
-        Timeout(env, hours, ticket).callbacks.append(self._finish)
-        return True
+        # Timeout(env, hours, ticket) with the callback, built in place: the same heap key (now + hours, NORMAL,
+        # next event id) as env.schedule gives it, without two calls per review.
+        review = _new_timeout(Timeout)
+        review.env, review.callbacks, review._value, review._delay, review._ok = env, [self._finish], ticket, hours, True
+        heappush(env._queue, (now + hours, NORMAL, next(env._eid), review))
 
     def _finish(self, event) -> None:
         self.busy -= 1

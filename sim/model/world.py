@@ -11,8 +11,12 @@ The scenario is read-only here; everything that changes lives in this object and
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from heapq import heappush
+
 import numpy as np
 import simpy
+from simpy.events import NORMAL, Event
 
 from sim.model.appeals import InternalAppeals, OversightBoard
 from sim.model.content import (
@@ -28,6 +32,8 @@ from sim.model.streams import Streams
 from sim.scenario.schema import Scenario, ScriptedPost
 
 DAY = 24.0
+_NO_REPORTS = np.zeros(0)
+_NO_REPORTS.flags.writeable = False
 
 
 def categories_of(scenario: Scenario) -> dict[str, int]:
@@ -79,6 +85,14 @@ class World:
         self.board = OversightBoard(self, scenario.board, streams.get("board"))
         self.appeals = InternalAppeals(self)
         self.leaders = [c.index for c in self.classes if c.spec.head_of_government]
+        # Per-class flags as plain Python tuples: read once per ticket, so no numpy scalars or spec lookups.
+        self._is_leader = tuple(c.index in self.leaders for c in self.classes)
+        self._is_opposition = tuple(bool(c.spec.opposition) for c in self.classes)
+        self._is_public_figure = tuple(bool(c.spec.public_figure) for c in self.classes)
+        self._is_cross_checked = tuple(bool(x) for x in self.cross_checked)
+        self._deference = detection.government.removal_deference
+        self._auto_close_after = review.auto_close_after
+        self._uses_reports = self.policy.uses_reports
 
         self.pools: list[ReviewerPool] = []
         self.pool_of_language: dict[str, int] = {}
@@ -93,6 +107,8 @@ class World:
             self.pools.append(pool)
         self.pool_of_class = [self.pools[self.pool_of_language[c.spec.language]] if c.spec.language in
                               self.pool_of_language else None for c in self.classes]
+        self._queues = tuple(p.queue for p in self.pools)
+        self._single_queue = self._queues[0] if len(self._queues) == 1 else None
         cc = review.cross_check
         self.cross_check = ReviewerPool(self.env, "cross_check", ReviewQueue(self.env, self.policy),
                                         lambda hour: cc.reviewers, _cross_check_hours, self._decide_cross_check,
@@ -223,12 +239,36 @@ class World:
                 batch.kind[enter].tolist(), self.classifier.probabilities(batch.p_violating[enter]).tolist(),
                 u[:, 1].tolist(), u[:, 2].tolist(), u[:, 3].tolist(), batch.review_hours[enter].tolist(),
                 batch.cross_check_hours[enter].tolist(), source[enter].tolist(),
-                batch.appeal_uniforms[enter].tolist(),
+                batch.appeal_uniforms[enter].tolist(), batch.report_bounds[enter].tolist(),
+                batch.report_bounds[enter + 1].tolist(),
             )
-            timeout, enter_callback = self.env.timeout, self._enter
-            for row in rows:
-                timeout(row[0], (batch, row)).callbacks.append(enter_callback)
+            # One heap entry per batch instead of one per post: each post's key (time, priority, event id) is
+            # exactly the one its own timeout would have had (time now + delay, ids taken now in row order), and
+            # the batch's next post is pushed when the previous one is processed, so events run in the same order.
+            env = self.env
+            eid = env._eid
+            rows = list(rows)
+            keys = [(now + row[0], next(eid)) for row in rows]
+            order = sorted(range(len(rows)), key=keys.__getitem__)
+            pending = [(keys[k][0], NORMAL, keys[k][1], rows[k]) for k in order]
+            pending.reverse()  # popped from the end
+            dispatcher = Event(env)
+            dispatcher._ok = True
+            dispatcher._value = (batch, pending)
+            time, priority, event_id, _ = pending[-1]
+            dispatcher.callbacks.append(self._dispatch)
+            heappush(env._queue, (time, priority, event_id, dispatcher))
         return offset
+
+    def _dispatch(self, event) -> None:
+        """A batch's next post enters review; its following post is put on the schedule."""
+        batch, pending = event._value
+        row = pending.pop()[3]
+        if pending:
+            time, priority, event_id, _ = pending[-1]
+            event.callbacks = [self._dispatch]
+            heappush(self.env._queue, (time, priority, event_id, event))
+        self._open(batch, row)
 
     # ----------------------------------------------------------------- tickets
 
@@ -243,36 +283,44 @@ class World:
         return bool(self.enforcer.suspended) and self.enforcer.is_suspended((klass, author), created)
 
     def _enter(self, event) -> None:
-        batch, row = event._value
+        self._open(*event._value)
+
+    def _open(self, batch: PostBatch, row: tuple) -> None:
         (_, i, pid, klass, author, created, reach, decay, severity, category, kind, p_violating, u_review,
-         u_cross_check, u_newsworthy, review_hours, cross_check_hours, source, extra) = row
-        if self.is_suppressed(klass, author, created):
+         u_cross_check, u_newsworthy, review_hours, cross_check_hours, source, extra, first, last) = row
+        government = self.government
+        if ((government.blocks or government.migrated_at is not None or self.enforcer.suspended)
+                and self.is_suppressed(klass, author, created)):
             return
-        reports = batch.reports_of(i)
-        if self.government.blocks and self.government.blocked(self.env.now):
-            self._after_block(event, reports, source)
+        # the post's sorted report times (batch.reports_of(i)); one shared empty array when it has none
+        reports = batch.report_flat[first:last] if last > first else _NO_REPORTS
+        now = self.env._now
+        if government.blocks and government.blocked(now):
+            self._after_block((batch, row), reports, source)
             return
+        tracked_ids = self.tracked_ids
         ticket = Ticket(pid, klass, author, created, reach, decay, severity, category, kind == VIOLATING, kind,
                         p_violating, u_review, u_cross_check, u_newsworthy, review_hours, cross_check_hours,
-                        reports, source, self.env.now, self.tracked_ids.get(pid), source == GOVERNMENT)
+                        reports, source, now, tracked_ids.get(pid) if tracked_ids else None, source == GOVERNMENT)
         (ticket.u_appeal, ticket.u_appeal_delay, ticket.u_appeal_review, ticket.u_board, ticket.u_board_delay,
          ticket.u_referral) = extra
         ticket.source_is_report = source == REPORT
         self.counts["tickets"] += 1
         if ticket.tracked:
-            self._trace(pid, self.env.now, "ticket_opened", f"by {SOURCES[source]}")
+            self._trace(pid, now, "ticket_opened", f"by {SOURCES[source]}")
         self.pool_of_class[klass].submit(ticket)
-        backlog = sum(p.queue.waiting for p in self.pools)
+        queue = self._single_queue
+        backlog = queue.waiting if queue is not None else sum(q.waiting for q in self._queues)
         if backlog > self.backlog_max:
             self.backlog_max = backlog
-        if self.policy.uses_reports:
+        if self._uses_reports:
             self._schedule_next_report(ticket)
-        window = self.scenario.review.auto_close_after
+        window = self._auto_close_after
         if window is not None and source == REPORT and ticket.state == WAITING:
             timer = self.env.timeout(window, ticket)
             timer.callbacks.append(self._auto_close)
 
-    def _after_block(self, event, reports: np.ndarray, source: int) -> None:
+    def _after_block(self, value, reports: np.ndarray, source: int) -> None:
         """A signal that arrives while the platform is blocked waits for the block's end (a report, for the
         next report filed after it)."""
         end = self.government.block_end(self.env.now)
@@ -282,7 +330,7 @@ class World:
                 return
             end = float(later[0])
         if end < self.horizon:
-            retry = self.env.timeout(end - self.env.now, event._value)
+            retry = self.env.timeout(end - self.env.now, value)
             retry.callbacks.append(self._enter)
 
     def pool_for(self, ticket: Ticket) -> ReviewerPool:
@@ -291,7 +339,7 @@ class World:
 
     def _schedule_next_report(self, ticket: Ticket) -> None:
         reports = ticket.reports
-        k = int(reports.searchsorted(self.env.now, side="right"))
+        k = bisect_right(reports, self.env._now)  # as searchsorted(side="right"), cheaper on short arrays
         if k < len(reports) and reports[k] < self.horizon:
             event = self.env.timeout(reports[k] - self.env.now, ticket)
             event.callbacks.append(self._duplicate_report)
@@ -324,7 +372,7 @@ class World:
         else:
             chance = spec.false_removal
             if ticket.government_flag:
-                deference = self.scenario.detection.government.removal_deference
+                deference = self._deference
                 chance = chance + (1 - chance) * deference
             remove = ticket.u_review < chance
         if ticket.tracked:
@@ -334,7 +382,7 @@ class World:
                 self.counts["false_keeps"] += 1
             self.appeals.after_decision(ticket, removed=False)
             return
-        if self.cross_checked[ticket.klass]:
+        if self._is_cross_checked[ticket.klass]:
             self.escalate(ticket)
         else:
             self.remove(ticket, "first_line")
@@ -395,21 +443,28 @@ class World:
     def remove(self, ticket: Ticket, how: str) -> None:
         """Take a post down and enforce against its author."""
         now = self.env.now
-        if ticket.post in self.removed:
+        removed = self.removed
+        post = ticket.post
+        if post in removed:
             return
-        self.removed[ticket.post] = now
-        self.trace_if(ticket, "removed", how)
-        if ticket.klass in self.leaders:
+        removed[post] = now
+        tracked = ticket.tracked
+        if tracked:
+            self._trace(post, now, "removed", how)
+        klass = ticket.klass
+        if self._is_leader[klass]:
             self.government.action(self.scenario.government.grievance_removal, "the leader's post removed")
         if not ticket.violating:
             self.counts["wrongful_removals"] += 1
-            if self.classes[ticket.klass].spec.opposition:
+            if self._is_opposition[klass]:
                 self.counts["opposition_wrongful_removals"] += 1
-        spec = self.classes[ticket.klass].spec
-        restrictable = not spec.public_figure or self.crisis_designated
-        applied = self.enforcer.on_removal((ticket.klass, ticket.author), now, restrictable)
-        if applied:
-            self.trace_if(ticket, "restriction", applied)
+        enforcer = self.enforcer
+        if enforcer._per_removal == 0:
+            return
+        restrictable = not self._is_public_figure[klass] or self.crisis_designated
+        applied = enforcer.on_removal((klass, ticket.author), now, restrictable)
+        if applied and tracked:
+            self._trace(post, self.env.now, "restriction", applied)
 
     def restore(self, ticket: Ticket, how: str) -> None:
         """Put a removed post back up (an appeal or the board reversed the removal)."""
