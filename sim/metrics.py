@@ -94,11 +94,7 @@ def _report_owners(world) -> tuple[np.ndarray, np.ndarray]:
 def existing_mask(world, klass: np.ndarray, author: np.ndarray, created: np.ndarray) -> np.ndarray:
     """Posts that were really published on the platform: not by an account suspended at the time, not
     while the platform was blocked, not by a leader who had left for other channels."""
-    exists = np.ones(len(created), dtype=bool)
-    for (k, a), intervals in world.enforcer.suspended.items():
-        mine = (klass == k) & (author == a)
-        for start, end in intervals:
-            exists &= ~(mine & (created >= start) & (created < end))
+    exists = ~world.enforcer.suspended_at(klass, author, created)
     for start, end in world.government.blocks:
         exists &= ~((created >= start) & (created < end))
     if world.government.migrated_at is not None:

@@ -18,6 +18,7 @@ falls with its market stake and with the government's grievance at that moment.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 
 import numpy as np
 
@@ -191,8 +192,8 @@ class InternalAppeals:
             if not ticket.source_is_report:
                 if reports is None or len(reports) == 0 or reports[-1] >= self.world.horizon:
                     return
-                later = reports[reports.searchsorted(now):]
-                start = float(later[0]) if len(later) else now
+                k = bisect_left(reports, now)
+                start = reports[k] if k < len(reports) else now
         if ticket.u_appeal < chance:
             delay = start - now - self.spec.delay * math.log1p(-ticket.u_appeal_delay)
             event = self.world.env.timeout(delay, (ticket, who))

@@ -9,7 +9,10 @@ designated; otherwise their strikes are counted and the restriction is waived.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
+
+import numpy as np
 
 from sim.scenario.schema import Enforcement
 
@@ -29,7 +32,11 @@ class Enforcer:
         # ladder whose threshold it meets), as parallel tuples scanned from the top.
         self._rungs = tuple(reversed(self.ladder))
         self._lowest = self.ladder[0].strikes if self.ladder else None
+        # Suspension intervals per account in the order given (so by start time), with their starts and the
+        # latest end among the first k of them: whether an account was suspended at a time is one bisection.
         self.suspended: dict[tuple[int, int], list[tuple[float, float]]] = defaultdict(list)
+        self._starts: dict[tuple[int, int], list[float]] = defaultdict(list)
+        self._reach: dict[tuple[int, int], list[float]] = defaultdict(list)
         self.strikes_issued = 0
         self.restrictions_issued = 0
         self.suspensions = 0
@@ -79,9 +86,38 @@ class Enforcer:
     def suspend(self, account: tuple[int, int], now: float, hours: float) -> None:
         """Suspend an account from now for a number of hours."""
         self.suspensions += 1
-        self.suspended[account].append((now, now + hours))
+        end = now + hours
+        reach = self._reach[account]
+        self.suspended[account].append((now, end))
+        self._starts[account].append(now)
+        reach.append(max(reach[-1], end) if reach else end)
 
     def is_suspended(self, account: tuple[int, int], at: float) -> bool:
         """Whether the account was suspended at that time."""
-        intervals = self.suspended.get(account)
-        return bool(intervals) and any(a <= at < b for a, b in intervals)
+        starts = self._starts.get(account)
+        if not starts:
+            return False
+        k = bisect_right(starts, at)
+        return k > 0 and self._reach[account][k - 1] > at
+
+    def suspended_at(self, klass: np.ndarray, author: np.ndarray, at: np.ndarray) -> np.ndarray:
+        """Whether each (class, author) account was suspended at the given time; works on arrays."""
+        out = np.zeros(len(at), dtype=bool)
+        if not self._starts or len(at) == 0:
+            return out
+        accounts = int(author.max()) + 1
+        key = klass.astype(np.int64) * accounts + author
+        order = np.argsort(key, kind="stable")
+        sorted_key = key[order]
+        for (k, a), starts in self._starts.items():
+            if a >= accounts:
+                continue
+            lo, hi = np.searchsorted(sorted_key, [k * accounts + a, k * accounts + a + 1])
+            if lo == hi:
+                continue
+            mine = order[lo:hi]
+            when = at[mine]
+            j = np.searchsorted(np.asarray(starts), when, side="right")
+            reach = np.asarray(self._reach[(k, a)])
+            out[mine[(j > 0) & (reach[np.maximum(j - 1, 0)] > when)]] = True
+        return out

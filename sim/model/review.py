@@ -18,36 +18,41 @@ from bisect import bisect_right
 from typing import Callable
 
 import simpy
-from simpy.events import NORMAL, Timeout
-
-_new_timeout = object.__new__
+from simpy.events import NORMAL, Event
 
 WAITING, IN_REVIEW, DONE, CLOSED = range(4)
 heappush, heappop = heapq.heappush, heapq.heappop
 
 
+# What a ticket is opened with, in this order: one row per post, built a chunk of posts at a time.
+ROW_FIELDS = (
+    "post", "klass", "author", "created", "reach", "decay", "severity", "category", "kind", "violating",
+    "p_violating", "u_review", "u_cross_check", "u_newsworthy", "review_hours", "cross_check_hours", "source",
+    "source_is_report", "government_flag", "u_appeal", "draws", "reports",
+)
+
+
 class Ticket:
-    """A post waiting for, or under, review; carries what reviewers and policies need to know."""
+    """A post waiting for, or under, review; carries what reviewers and policies need to know.
 
-    __slots__ = (
-        "post", "klass", "author", "created", "reach", "decay", "severity", "category", "violating", "kind",
-        "p_violating", "u_review", "u_cross_check", "u_newsworthy", "review_hours", "cross_check_hours",
-        "reports", "source", "entered", "state", "version", "tier", "tracked", "government_flag", "pool",
-        "appeal", "urgency", "source_is_report", "u_appeal", "u_appeal_delay", "u_appeal_review", "u_board",
-        "u_board_delay", "u_referral",
-    )
+    Made from a row of ROW_FIELDS; `draws` holds the uniforms of the later, rarer steps (appeal delay
+    and review, board appeal and delay, referral), read through the properties below."""
 
-    def __init__(self, post, klass, author, created, reach, decay, severity, category, violating, kind,
-                 p_violating, u_review, u_cross_check, u_newsworthy, review_hours, cross_check_hours, reports,
-                 source, entered, tracked, government_flag):
-        self.post, self.klass, self.author, self.created = post, klass, author, created
-        self.reach, self.decay, self.severity, self.category = reach, decay, severity, category
-        self.violating, self.kind, self.p_violating = violating, kind, p_violating
-        self.u_review, self.u_cross_check, self.u_newsworthy = u_review, u_cross_check, u_newsworthy
-        self.review_hours, self.cross_check_hours, self.reports = review_hours, cross_check_hours, reports
-        self.source, self.entered, self.tracked, self.government_flag = source, entered, tracked, government_flag
-        self.state, self.version, self.tier, self.pool = WAITING, 0, 1, None
-        self.appeal, self.urgency = None, 0
+    __slots__ = (*ROW_FIELDS, "entered", "tracked", "state", "version", "tier", "pool", "appeal", "urgency")
+
+    def __init__(self, row: tuple, entered: float, tracked: str | None = None):
+        (self.post, self.klass, self.author, self.created, self.reach, self.decay, self.severity, self.category,
+         self.kind, self.violating, self.p_violating, self.u_review, self.u_cross_check, self.u_newsworthy,
+         self.review_hours, self.cross_check_hours, self.source, self.source_is_report, self.government_flag,
+         self.u_appeal, self.draws, self.reports) = row
+        self.entered, self.tracked = entered, tracked
+        self.state, self.version, self.tier, self.pool, self.appeal, self.urgency = WAITING, 0, 1, None, None, 0
+
+    u_appeal_delay = property(lambda self: self.draws[0], doc="Uniform for the delay before an appeal is filed.")
+    u_appeal_review = property(lambda self: self.draws[1], doc="Uniform for the appeal review's decision.")
+    u_board = property(lambda self: self.draws[2], doc="Uniform for whether the appellant goes to the board.")
+    u_board_delay = property(lambda self: self.draws[3], doc="Uniform for the delay before a board appeal/referral.")
+    u_referral = property(lambda self: self.draws[4], doc="Uniform for whether the platform refers a keep.")
 
     def reports_by(self, now: float) -> int:
         """Reports filed on the post up to now (at least one ticket-opening signal)."""
@@ -203,6 +208,7 @@ class ReviewerPool:
         self.queue = queue
         self.on_duty = on_duty
         self.hours_of = hours_of
+        self._spare: list[Event] = []  # review events done with, used again for the next reviews
         self.decide = decide
         self.horizon = horizon
         self.slowdown = 1.0
@@ -220,15 +226,13 @@ class ReviewerPool:
         """A ticket arrives: queue it and start it at once if a reviewer is free."""
         ticket.pool = self
         queue = self.queue
-        if self.busy < self.capacity:
-            if queue.waiting == 0 and (ticket.state != WAITING or ticket.version == 0):
-                queue.take_directly(ticket)
-                self._begin(ticket)
-            else:
-                queue.push(ticket)
-                self._start_next()
+        if self.busy < self.capacity and queue.waiting == 0 and (ticket.state != WAITING or ticket.version == 0):
+            queue.take_directly(ticket)
+            self._begin(ticket)
         else:
             queue.push(ticket)
+            if self.busy < self.capacity:
+                self._start_next()
 
     def _start_next(self) -> bool:
         ticket = self.queue.pop()
@@ -245,16 +249,24 @@ class ReviewerPool:
             self.waits.append(now - ticket.entered)
             self.wait_severity.append(ticket.severity)
         hours = self.hours_of(ticket) * self.slowdown
-        self.work += min(hours, max(self.horizon - now, 0.0))
-        # Timeout(env, hours, ticket) with the callback, built in place: the same heap key (now + hours, NORMAL,
-        # next event id) as env.schedule gives it, without two calls per review.
-        review = _new_timeout(Timeout)
-        review.env, review.callbacks, review._value, review._delay, review._ok = env, [self._finish], ticket, hours, True
-        heappush(env._queue, (now + hours, NORMAL, next(env._eid), review))
+        end = now + hours
+        self.work += hours if end <= self.horizon else max(self.horizon - now, 0.0)
+        # A review is a triggered event on the heap at its end, with the key env.timeout(hours) would give it
+        # (end, NORMAL, next event id); the event objects of finished reviews are used again.
+        spare = self._spare
+        if spare:
+            review = spare.pop()
+        else:
+            review = Event(env)
+            review._ok = True
+        review._value = ticket
+        review.callbacks = [self._finish]
+        heappush(env._queue, (end, NORMAL, next(env._eid), review))
 
-    def _finish(self, event) -> None:
+    def _finish(self, review: Event) -> None:
         self.busy -= 1
-        self.decide(event._value)
+        self._spare.append(review)
+        self.decide(review._value)
         if self.busy < self.capacity:
             self._start_next()
 

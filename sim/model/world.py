@@ -11,14 +11,14 @@ The scenario is read-only here; everything that changes lives in this object and
 
 from __future__ import annotations
 
-from bisect import bisect_right
-from heapq import heappush
+import gc
+from bisect import bisect_left, bisect_right
 
 import numpy as np
 import simpy
-from simpy.events import NORMAL, Event
 
 from sim.model.appeals import InternalAppeals, OversightBoard
+from sim.model.chains import ArrivalChain, DeadlineChain
 from sim.model.content import (
     BENIGN_FLAGGED, BENIGN_GOVERNMENT, BENIGN_REPORTED, VIOLATING, ClassModel, PostBatch,
 )
@@ -27,13 +27,14 @@ from sim.model.government import GovernmentActor
 from sim.model.reporting import (
     GOVERNMENT, REPORT, SOURCES, ClassifierModel, draw_reports, entry_times, report_counts,
 )
-from sim.model.review import DONE, WAITING, ReviewerPool, ReviewQueue, Ticket, make_policy
+from sim.model.review import DONE, ROW_FIELDS, WAITING, ReviewerPool, ReviewQueue, Ticket, make_policy
 from sim.model.streams import Streams
 from sim.scenario.schema import Scenario, ScriptedPost
 
 DAY = 24.0
-_NO_REPORTS = np.zeros(0)
-_NO_REPORTS.flags.writeable = False
+_POST, _KLASS, _AUTHOR, _CREATED, _SOURCE_IS_REPORT, _REPORTS = (
+    ROW_FIELDS.index(name) for name in ("post", "klass", "author", "created", "source_is_report", "reports"))
+NO_REPORTS: tuple[float, ...] = ()  # the report times of a post nobody reports
 
 
 def categories_of(scenario: Scenario) -> dict[str, int]:
@@ -91,7 +92,8 @@ class World:
         self._is_public_figure = tuple(bool(c.spec.public_figure) for c in self.classes)
         self._is_cross_checked = tuple(bool(x) for x in self.cross_checked)
         self._deference = detection.government.removal_deference
-        self._auto_close_after = review.auto_close_after
+        window = review.auto_close_after
+        self._auto_close = None if window is None else DeadlineChain(self.env, window, self._close_unreviewed)
         self._uses_reports = self.policy.uses_reports
 
         self.pools: list[ReviewerPool] = []
@@ -138,7 +140,16 @@ class World:
         self.env.process(self._daily_samples())
         for post in self.scenario.scripted_posts:
             self._add_scripted(post)
-        self.env.run(until=self.horizon)
+        # Nothing made per post or per event forms a reference cycle, so reference counting frees it all, and
+        # the cycle collector's repeated passes over the growing live state would only cost time (a third
+        # more per ticket at 100 times the reports). It is paused for the run; a test checks the cycles.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self.env.run(until=self.horizon)
+        finally:
+            if collecting:
+                gc.enable()
         return self
 
     def _daily_posts(self):
@@ -220,55 +231,35 @@ class World:
         trusted = violating & (u[:, 4] < detection.trusted_flaggers.coverage) & self.trusted_watch[batch.klass]
         government = (violating & (u[:, 5] < detection.government.violating_coverage)
                       & self.government_targets[batch.klass]) | (batch.kind == BENIGN_GOVERNMENT)
-        entry, source = entry_times(batch, flagged, trusted, detection.trusted_flaggers.delay, government,
+        entry, source_of = entry_times(batch, flagged, trusted, detection.trusted_flaggers.delay, government,
                                     detection.government.delay, rng)
         batch.p_violating = self.classifier.scores(batch.kind, u[:, 0])
         offset = self.n_posts
         self.batches.append(batch)
         self.offsets.append(offset)
         self.n_posts += len(batch)
-        now = self.env.now
         enter = np.flatnonzero(entry < self.horizon)
         if len(enter):
-            # One conversion to Python values per batch, so that opening a ticket touches no numpy scalars.
-            u = batch.uniforms[enter]
-            rows = zip(
-                (entry[enter] - now).tolist(), enter.tolist(), (offset + enter).tolist(), batch.klass[enter].tolist(),
-                batch.author[enter].tolist(), batch.created[enter].tolist(), batch.reach[enter].tolist(),
-                batch.decay[enter].tolist(), batch.severity[enter].tolist(), batch.category[enter].tolist(),
-                batch.kind[enter].tolist(), self.classifier.probabilities(batch.p_violating[enter]).tolist(),
-                u[:, 1].tolist(), u[:, 2].tolist(), u[:, 3].tolist(), batch.review_hours[enter].tolist(),
-                batch.cross_check_hours[enter].tolist(), source[enter].tolist(),
-                batch.appeal_uniforms[enter].tolist(), batch.report_bounds[enter].tolist(),
-                batch.report_bounds[enter + 1].tolist(),
-            )
-            # One heap entry per batch instead of one per post: each post's key (time, priority, event id) is
-            # exactly the one its own timeout would have had (time now + delay, ids taken now in row order), and
-            # the batch's next post is pushed when the previous one is processed, so events run in the same order.
-            env = self.env
-            eid = env._eid
-            rows = list(rows)
-            keys = [(now + row[0], next(eid)) for row in rows]
-            order = sorted(range(len(rows)), key=keys.__getitem__)
-            pending = [(keys[k][0], NORMAL, keys[k][1], rows[k]) for k in order]
-            pending.reverse()  # popped from the end
-            dispatcher = Event(env)
-            dispatcher._ok = True
-            dispatcher._value = (batch, pending)
-            time, priority, event_id, _ = pending[-1]
-            dispatcher.callbacks.append(self._dispatch)
-            heappush(env._queue, (time, priority, event_id, dispatcher))
-        return offset
+            def rows_of(positions: np.ndarray) -> list[tuple]:
+                # One conversion to Python values per chunk, so that opening a ticket touches no numpy scalars.
+                rows = enter[positions]
+                u = batch.uniforms[rows]
+                flat = batch.report_flat
+                bounds = zip(batch.report_bounds[rows].tolist(), batch.report_bounds[rows + 1].tolist())
+                reports = [flat[a:b].tolist() if b > a else NO_REPORTS for a, b in bounds]
+                kind, source, draws = batch.kind[rows], source_of[rows], batch.appeal_uniforms[rows]
+                return list(zip(
+                    (offset + rows).tolist(), batch.klass[rows].tolist(), batch.author[rows].tolist(),
+                    batch.created[rows].tolist(), batch.reach[rows].tolist(), batch.decay[rows].tolist(),
+                    batch.severity[rows].tolist(), batch.category[rows].tolist(), kind.tolist(),
+                    (kind == VIOLATING).tolist(), self.classifier.probabilities(batch.p_violating[rows]).tolist(),
+                    u[:, 1].tolist(), u[:, 2].tolist(), u[:, 3].tolist(), batch.review_hours[rows].tolist(),
+                    batch.cross_check_hours[rows].tolist(), source.tolist(), (source == REPORT).tolist(),
+                    (source == GOVERNMENT).tolist(), draws[:, 0].tolist(), draws[:, 1:].tolist(), reports,
+                ))
 
-    def _dispatch(self, event) -> None:
-        """A batch's next post enters review; its following post is put on the schedule."""
-        batch, pending = event._value
-        row = pending.pop()[3]
-        if pending:
-            time, priority, event_id, _ = pending[-1]
-            event.callbacks = [self._dispatch]
-            heappush(self.env._queue, (time, priority, event_id, event))
-        self._open(batch, row)
+            ArrivalChain(self.env, entry[enter], rows_of, self._open)
+        return offset
 
     # ----------------------------------------------------------------- tickets
 
@@ -283,54 +274,43 @@ class World:
         return bool(self.enforcer.suspended) and self.enforcer.is_suspended((klass, author), created)
 
     def _enter(self, event) -> None:
-        self._open(*event._value)
+        self._open(event._value)
 
-    def _open(self, batch: PostBatch, row: tuple) -> None:
-        (_, i, pid, klass, author, created, reach, decay, severity, category, kind, p_violating, u_review,
-         u_cross_check, u_newsworthy, review_hours, cross_check_hours, source, extra, first, last) = row
+    def _open(self, row: tuple) -> None:
+        """A post enters review (unless it could not have been published, or the platform is blocked now)."""
         government = self.government
-        if ((government.blocks or government.migrated_at is not None or self.enforcer.suspended)
-                and self.is_suppressed(klass, author, created)):
-            return
-        # the post's sorted report times (batch.reports_of(i)); one shared empty array when it has none
-        reports = batch.report_flat[first:last] if last > first else _NO_REPORTS
-        now = self.env._now
-        if government.blocks and government.blocked(now):
-            self._after_block((batch, row), reports, source)
-            return
-        tracked_ids = self.tracked_ids
-        ticket = Ticket(pid, klass, author, created, reach, decay, severity, category, kind == VIOLATING, kind,
-                        p_violating, u_review, u_cross_check, u_newsworthy, review_hours, cross_check_hours,
-                        reports, source, now, tracked_ids.get(pid) if tracked_ids else None, source == GOVERNMENT)
-        (ticket.u_appeal, ticket.u_appeal_delay, ticket.u_appeal_review, ticket.u_board, ticket.u_board_delay,
-         ticket.u_referral) = extra
-        ticket.source_is_report = source == REPORT
+        if government.blocks or government.migrated_at is not None or self.enforcer.suspended:
+            if self.is_suppressed(row[_KLASS], row[_AUTHOR], row[_CREATED]):
+                return
+            if government.blocks and government.blocked(self.env._now):
+                self._after_block(row)
+                return
+        ticket = Ticket(row, self.env._now, self.tracked_ids.get(row[_POST]) if self.tracked_ids else None)
         self.counts["tickets"] += 1
         if ticket.tracked:
-            self._trace(pid, now, "ticket_opened", f"by {SOURCES[source]}")
-        self.pool_of_class[klass].submit(ticket)
+            self._trace(ticket.post, ticket.entered, "ticket_opened", f"by {SOURCES[ticket.source]}")
+        self.pool_of_class[ticket.klass].submit(ticket)
         queue = self._single_queue
         backlog = queue.waiting if queue is not None else sum(q.waiting for q in self._queues)
         if backlog > self.backlog_max:
             self.backlog_max = backlog
         if self._uses_reports:
             self._schedule_next_report(ticket)
-        window = self._auto_close_after
-        if window is not None and source == REPORT and ticket.state == WAITING:
-            timer = self.env.timeout(window, ticket)
-            timer.callbacks.append(self._auto_close)
+        if self._auto_close is not None and ticket.source_is_report and ticket.state == WAITING:
+            self._auto_close.set(ticket)
 
-    def _after_block(self, value, reports: np.ndarray, source: int) -> None:
+    def _after_block(self, row: tuple) -> None:
         """A signal that arrives while the platform is blocked waits for the block's end (a report, for the
         next report filed after it)."""
         end = self.government.block_end(self.env.now)
-        if source == REPORT:
-            later = reports[reports >= end]
-            if len(later) == 0 or later[0] >= self.horizon:
+        if row[_SOURCE_IS_REPORT]:
+            reports = row[_REPORTS]
+            k = bisect_left(reports, end)
+            if k == len(reports) or reports[k] >= self.horizon:
                 return
-            end = float(later[0])
+            end = reports[k]
         if end < self.horizon:
-            retry = self.env.timeout(end - self.env.now, value)
+            retry = self.env.timeout(end - self.env.now, row)
             retry.callbacks.append(self._enter)
 
     def pool_for(self, ticket: Ticket) -> ReviewerPool:
@@ -339,7 +319,7 @@ class World:
 
     def _schedule_next_report(self, ticket: Ticket) -> None:
         reports = ticket.reports
-        k = bisect_right(reports, self.env._now)  # as searchsorted(side="right"), cheaper on short arrays
+        k = bisect_right(reports, self.env._now)
         if k < len(reports) and reports[k] < self.horizon:
             event = self.env.timeout(reports[k] - self.env.now, ticket)
             event.callbacks.append(self._duplicate_report)
@@ -350,8 +330,7 @@ class World:
             ticket.pool.queue.push(ticket)
             self._schedule_next_report(ticket)
 
-    def _auto_close(self, event) -> None:
-        ticket = event._value
+    def _close_unreviewed(self, ticket: Ticket) -> None:
         if ticket.state == WAITING and ticket.tier == 1:
             ticket.pool.queue.close(ticket)
             self.counts["reports_auto_closed"] += 1

@@ -1,0 +1,118 @@
+"""Event chains: many timed items behind one entry on SimPy's heap.
+
+A day's batch can hold tens of thousands of posts that will enter review over the following
+days, and every reported post sets an auto-close timer a week ahead. A timeout for each would
+fill SimPy's heap with them, making every heap operation of the run pay for their number. A
+chain keeps such items in time order itself and puts only the earliest on the heap, as an event
+that is pushed again for the next item when it fires. Each item keeps the key (time, priority,
+event id) its own timeout would have had, the id taken when the item is created, so events run
+in exactly the order separate timeouts would give and results do not change.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from heapq import heappush
+from typing import Any, Callable
+
+import numpy as np
+from simpy import Environment
+from simpy.events import NORMAL, Event
+
+CHUNK = 256
+
+
+class _Chain:
+    """The one heap entry of a chain: an event pushed again with the key of the chain's next item."""
+
+    def __init__(self, env: Environment):
+        self.env = env
+        self._event = Event(env)
+        self._event._ok = True
+
+    def _schedule(self, time: float, event_id: int) -> None:
+        event = self._event
+        event.callbacks = [self._fire]
+        heappush(self.env._queue, (time, NORMAL, event_id, event))
+
+    def _fire(self, event: Event) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+class ArrivalChain(_Chain):
+    """The posts of one batch that will enter review, handed to `deliver` one by one at their entry times.
+
+    `times` are the entry times in row order; `rows_of(positions)` builds the Python rows of the
+    posts at those positions (indices into `times`), in the order given. Posts become Python
+    values a chunk at a time, just before they are needed, so memory and cache use do not grow
+    with the size of a batch."""
+
+    def __init__(self, env: Environment, times: np.ndarray, rows_of: Callable[[np.ndarray], list],
+                 deliver: Callable[[Any], None]):
+        super().__init__(env)
+        n = len(times)
+        if n == 0:
+            raise ValueError("an arrival chain needs at least one post")
+        self._order = np.argsort(times, kind="stable")
+        self._times = times[self._order]
+        first_id = next(env._eid)
+        env._eid = itertools.count(first_id + n)  # the ids n separate timeouts would have taken, in row order
+        self._ids = first_id + self._order
+        self._rows_of = rows_of
+        self._deliver = deliver
+        self._loaded = 0
+        self._pending: list[tuple] = []  # (time, id, row) of the current chunk, the next one last
+        self._load()
+        self._schedule(*self._pending[-1][:2])
+
+    def _load(self) -> None:
+        start, end = self._loaded, min(self._loaded + CHUNK, len(self._order))
+        self._loaded = end
+        pending = list(zip(self._times[start:end].tolist(), self._ids[start:end].tolist(),
+                           self._rows_of(self._order[start:end])))
+        pending.reverse()
+        self._pending = pending
+
+    def _fire(self, event: Event) -> None:
+        pending = self._pending
+        row = pending.pop()[2]
+        if not pending and self._loaded < len(self._order):
+            self._load()
+            pending = self._pending
+        if pending:
+            self._schedule(*pending[-1][:2])
+        self._deliver(row)
+
+    def remaining(self) -> int:
+        """Posts of the batch not yet handed over."""
+        return len(self._pending) + len(self._order) - self._loaded
+
+
+class DeadlineChain(_Chain):
+    """Timers that all call `expire(value)` the same delay after they are set. Set in time order, they expire
+    in the order they were set, so they wait in a first-in first-out queue."""
+
+    def __init__(self, env: Environment, delay: float, expire: Callable[[Any], None]):
+        super().__init__(env)
+        self.delay = delay
+        self._expire = expire
+        self._pending: deque[tuple[float, int, Any]] = deque()
+
+    def set(self, value: Any) -> None:
+        """Start a timer for value, expiring `delay` hours from now."""
+        env = self.env
+        item = (env._now + self.delay, next(env._eid), value)
+        self._pending.append(item)
+        if len(self._pending) == 1:
+            self._schedule(item[0], item[1])
+
+    def _fire(self, event: Event) -> None:
+        pending = self._pending
+        value = pending.popleft()[2]
+        if pending:
+            self._schedule(*pending[0][:2])
+        self._expire(value)
+
+    def __len__(self) -> int:
+        return len(self._pending)
