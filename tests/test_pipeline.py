@@ -16,7 +16,7 @@ from sim.cli import app
 from sim.experiment.statistics import mean_ci
 from sim.metrics import daily_views
 from sim.model.content import views_by
-from sim.model.review import ROW_FIELDS, ReviewQueue, Ticket, make_policy
+from sim.model.review import FLOAT_FIELDS, INT_FIELDS, ReviewQueue, Ticket, make_policy
 from tests.conftest import SCENARIOS
 
 
@@ -38,11 +38,10 @@ def test_daily_views_add_up_to_the_exposure_before_removal():
 
 
 def _ticket(i, severity, reach=1000.0, created=0.0, decay=10.0, p=0.5, reports=None):
-    fields = dict(post=i, klass=0, author=i, created=created, reach=reach, decay=decay, severity=severity,
-                  category=0, kind=0, violating=True, p_violating=p, u_review=0.5, u_cross_check=0.5,
-                  u_newsworthy=0.5, review_hours=1.0, cross_check_hours=1.0, source=1, source_is_report=True,
-                  government_flag=False, u_appeal=0.5, draws=[0.5] * 5, reports=sorted(reports or []))
-    return Ticket(tuple(fields[name] for name in ROW_FIELDS), entered=0.0)
+    fields = dict(post=i, klass=0, author=i, severity=severity, category=0, kind=0, violating=1, source=1,
+                  source_is_report=1, government_flag=0, created=created, reach=reach, decay=decay, p_violating=p)
+    row = ([fields[name] for name in INT_FIELDS], [fields.get(name, 0.5) for name in FLOAT_FIELDS], sorted(reports or []))
+    return Ticket(row, entered=0.0)
 
 
 def _order(policy_name, tickets, boost=0.25):

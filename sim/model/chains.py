@@ -43,23 +43,22 @@ class _Chain:
 class ArrivalChain(_Chain):
     """The posts of one batch that will enter review, handed to `deliver` one by one at their entry times.
 
-    `times` are the entry times in row order; `rows_of(positions)` builds the Python rows of the
-    posts at those positions (indices into `times`), in the order given. Posts become Python
-    values a chunk at a time, just before they are needed, so memory and cache use do not grow
-    with the size of a batch."""
+    `times` are the entry times sorted (stably), `order` the posts' positions in the batch's row order
+    (the order their event ids are taken in), and `rows(start, end)` the Python rows of the sorted
+    posts start to end. Rows are made a chunk at a time, just before they are needed, so memory and
+    cache use do not grow with the size of a batch."""
 
-    def __init__(self, env: Environment, times: np.ndarray, rows_of: Callable[[np.ndarray], list],
-                 deliver: Callable[[Any], None]):
+    def __init__(self, env: Environment, times: np.ndarray, order: np.ndarray,
+                 rows: Callable[[int, int], list], deliver: Callable[[Any], None]):
         super().__init__(env)
         n = len(times)
         if n == 0:
             raise ValueError("an arrival chain needs at least one post")
-        self._order = np.argsort(times, kind="stable")
-        self._times = times[self._order]
         first_id = next(env._eid)
         env._eid = itertools.count(first_id + n)  # the ids n separate timeouts would have taken, in row order
-        self._ids = first_id + self._order
-        self._rows_of = rows_of
+        self._times = times
+        self._ids = first_id + order
+        self._rows = rows
         self._deliver = deliver
         self._loaded = 0
         self._pending: list[tuple] = []  # (time, id, row) of the current chunk, the next one last
@@ -67,17 +66,16 @@ class ArrivalChain(_Chain):
         self._schedule(*self._pending[-1][:2])
 
     def _load(self) -> None:
-        start, end = self._loaded, min(self._loaded + CHUNK, len(self._order))
+        start, end = self._loaded, min(self._loaded + CHUNK, len(self._times))
         self._loaded = end
-        pending = list(zip(self._times[start:end].tolist(), self._ids[start:end].tolist(),
-                           self._rows_of(self._order[start:end])))
+        pending = list(zip(self._times[start:end].tolist(), self._ids[start:end].tolist(), self._rows(start, end)))
         pending.reverse()
         self._pending = pending
 
     def _fire(self, event: Event) -> None:
         pending = self._pending
         row = pending.pop()[2]
-        if not pending and self._loaded < len(self._order):
+        if not pending and self._loaded < len(self._times):
             self._load()
             pending = self._pending
         if pending:
@@ -86,7 +84,7 @@ class ArrivalChain(_Chain):
 
     def remaining(self) -> int:
         """Posts of the batch not yet handed over."""
-        return len(self._pending) + len(self._order) - self._loaded
+        return len(self._pending) + len(self._times) - self._loaded
 
 
 class DeadlineChain(_Chain):

@@ -24,35 +24,33 @@ WAITING, IN_REVIEW, DONE, CLOSED = range(4)
 heappush, heappop = heapq.heappush, heapq.heappop
 
 
-# What a ticket is opened with, in this order: one row per post, built a chunk of posts at a time.
-ROW_FIELDS = (
-    "post", "klass", "author", "created", "reach", "decay", "severity", "category", "kind", "violating",
-    "p_violating", "u_review", "u_cross_check", "u_newsworthy", "review_hours", "cross_check_hours", "source",
-    "source_is_report", "government_flag", "u_appeal", "draws", "reports",
-)
+# What a ticket is opened with: a row (integers, floats, report times) per post, each part in this order.
+INT_FIELDS = ("post", "klass", "author", "severity", "category", "kind", "violating", "source", "source_is_report",
+              "government_flag")
+FLOAT_FIELDS = ("created", "reach", "decay", "p_violating", "u_review", "u_cross_check", "u_newsworthy",
+                "review_hours", "cross_check_hours", "u_appeal", "u_appeal_delay", "u_appeal_review", "u_board",
+                "u_board_delay", "u_referral")
 
 
 class Ticket:
     """A post waiting for, or under, review; carries what reviewers and policies need to know.
 
-    Made from a row of ROW_FIELDS; `draws` holds the uniforms of the later, rarer steps (appeal delay
-    and review, board appeal and delay, referral), read through the properties below."""
+    Made from a row `(integers, floats, reports)`: the values of INT_FIELDS and FLOAT_FIELDS in
+    their order (flags as 0 or 1), and the post's sorted report times. The `u_*` fields are the
+    uniforms that decide each later step (review, cross-check, newsworthiness, appeal, board)."""
 
-    __slots__ = (*ROW_FIELDS, "entered", "tracked", "state", "version", "tier", "pool", "appeal", "urgency")
+    __slots__ = (*INT_FIELDS, *FLOAT_FIELDS, "reports", "entered", "tracked", "state", "version", "tier", "pool",
+                 "appeal", "urgency")
 
     def __init__(self, row: tuple, entered: float, tracked: str | None = None):
-        (self.post, self.klass, self.author, self.created, self.reach, self.decay, self.severity, self.category,
-         self.kind, self.violating, self.p_violating, self.u_review, self.u_cross_check, self.u_newsworthy,
-         self.review_hours, self.cross_check_hours, self.source, self.source_is_report, self.government_flag,
-         self.u_appeal, self.draws, self.reports) = row
+        integers, floats, self.reports = row
+        (self.post, self.klass, self.author, self.severity, self.category, self.kind, self.violating, self.source,
+         self.source_is_report, self.government_flag) = integers
+        (self.created, self.reach, self.decay, self.p_violating, self.u_review, self.u_cross_check,
+         self.u_newsworthy, self.review_hours, self.cross_check_hours, self.u_appeal, self.u_appeal_delay,
+         self.u_appeal_review, self.u_board, self.u_board_delay, self.u_referral) = floats
         self.entered, self.tracked = entered, tracked
         self.state, self.version, self.tier, self.pool, self.appeal, self.urgency = WAITING, 0, 1, None, None, 0
-
-    u_appeal_delay = property(lambda self: self.draws[0], doc="Uniform for the delay before an appeal is filed.")
-    u_appeal_review = property(lambda self: self.draws[1], doc="Uniform for the appeal review's decision.")
-    u_board = property(lambda self: self.draws[2], doc="Uniform for whether the appellant goes to the board.")
-    u_board_delay = property(lambda self: self.draws[3], doc="Uniform for the delay before a board appeal/referral.")
-    u_referral = property(lambda self: self.draws[4], doc="Uniform for whether the platform refers a keep.")
 
     def reports_by(self, now: float) -> int:
         """Reports filed on the post up to now (at least one ticket-opening signal)."""

@@ -27,13 +27,14 @@ from sim.model.government import GovernmentActor
 from sim.model.reporting import (
     GOVERNMENT, REPORT, SOURCES, ClassifierModel, draw_reports, entry_times, report_counts,
 )
-from sim.model.review import DONE, ROW_FIELDS, WAITING, ReviewerPool, ReviewQueue, Ticket, make_policy
+from sim.model.review import DONE, FLOAT_FIELDS, INT_FIELDS, WAITING, ReviewerPool, ReviewQueue, Ticket, make_policy
 from sim.model.streams import Streams
 from sim.scenario.schema import Scenario, ScriptedPost
 
 DAY = 24.0
-_POST, _KLASS, _AUTHOR, _CREATED, _SOURCE_IS_REPORT, _REPORTS = (
-    ROW_FIELDS.index(name) for name in ("post", "klass", "author", "created", "source_is_report", "reports"))
+_POST, _KLASS, _AUTHOR, _SOURCE_IS_REPORT = (INT_FIELDS.index(name) for name in ("post", "klass", "author",
+                                                                                 "source_is_report"))
+_CREATED = FLOAT_FIELDS.index("created")
 NO_REPORTS: tuple[float, ...] = ()  # the report times of a post nobody reports
 
 
@@ -231,7 +232,7 @@ class World:
         trusted = violating & (u[:, 4] < detection.trusted_flaggers.coverage) & self.trusted_watch[batch.klass]
         government = (violating & (u[:, 5] < detection.government.violating_coverage)
                       & self.government_targets[batch.klass]) | (batch.kind == BENIGN_GOVERNMENT)
-        entry, source_of = entry_times(batch, flagged, trusted, detection.trusted_flaggers.delay, government,
+        entry, source = entry_times(batch, flagged, trusted, detection.trusted_flaggers.delay, government,
                                     detection.government.delay, rng)
         batch.p_violating = self.classifier.scores(batch.kind, u[:, 0])
         offset = self.n_posts
@@ -240,26 +241,35 @@ class World:
         self.n_posts += len(batch)
         enter = np.flatnonzero(entry < self.horizon)
         if len(enter):
-            def rows_of(positions: np.ndarray) -> list[tuple]:
-                # One conversion to Python values per chunk, so that opening a ticket touches no numpy scalars.
-                rows = enter[positions]
-                u = batch.uniforms[rows]
-                flat = batch.report_flat
-                bounds = zip(batch.report_bounds[rows].tolist(), batch.report_bounds[rows + 1].tolist())
-                reports = [flat[a:b].tolist() if b > a else NO_REPORTS for a, b in bounds]
-                kind, source, draws = batch.kind[rows], source_of[rows], batch.appeal_uniforms[rows]
-                return list(zip(
-                    (offset + rows).tolist(), batch.klass[rows].tolist(), batch.author[rows].tolist(),
-                    batch.created[rows].tolist(), batch.reach[rows].tolist(), batch.decay[rows].tolist(),
-                    batch.severity[rows].tolist(), batch.category[rows].tolist(), kind.tolist(),
-                    (kind == VIOLATING).tolist(), self.classifier.probabilities(batch.p_violating[rows]).tolist(),
-                    u[:, 1].tolist(), u[:, 2].tolist(), u[:, 3].tolist(), batch.review_hours[rows].tolist(),
-                    batch.cross_check_hours[rows].tolist(), source.tolist(), (source == REPORT).tolist(),
-                    (source == GOVERNMENT).tolist(), draws[:, 0].tolist(), draws[:, 1:].tolist(), reports,
-                ))
-
-            ArrivalChain(self.env, entry[enter], rows_of, self._open)
+            times = entry[enter]
+            order = np.argsort(times, kind="stable")
+            rows = self._ticket_rows(batch, enter[order], offset, source)
+            ArrivalChain(self.env, times[order], order, rows, self._open)
         return offset
+
+    def _ticket_rows(self, batch: PostBatch, posts: np.ndarray, offset: int, source: np.ndarray):
+        """The ticket rows of the given posts of a batch (see Ticket), as a function of a range of them: the
+        columns are gathered once, and each range becomes Python values in two calls, so that opening a ticket
+        touches no numpy scalars."""
+        kind, source, u, draws = batch.kind[posts], source[posts], batch.uniforms[posts], batch.appeal_uniforms[posts]
+        integers = np.column_stack((
+            offset + posts, batch.klass[posts], batch.author[posts], batch.severity[posts], batch.category[posts],
+            kind, kind == VIOLATING, source, source == REPORT, source == GOVERNMENT))
+        floats = np.column_stack((
+            batch.created[posts], batch.reach[posts], batch.decay[posts],
+            self.classifier.probabilities(batch.p_violating[posts]), u[:, 1:4], batch.review_hours[posts],
+            batch.cross_check_hours[posts], draws))
+        flat, first, last = batch.report_flat, batch.report_bounds[posts], batch.report_bounds[posts + 1]
+
+        def rows(start: int, end: int) -> list[tuple]:
+            if len(flat):
+                reports = [flat[a:b].tolist() if b > a else NO_REPORTS
+                           for a, b in zip(first[start:end].tolist(), last[start:end].tolist())]
+            else:
+                reports = [NO_REPORTS] * (end - start)
+            return list(zip(integers[start:end].tolist(), floats[start:end].tolist(), reports))
+
+        return rows
 
     # ----------------------------------------------------------------- tickets
 
@@ -280,12 +290,12 @@ class World:
         """A post enters review (unless it could not have been published, or the platform is blocked now)."""
         government = self.government
         if government.blocks or government.migrated_at is not None or self.enforcer.suspended:
-            if self.is_suppressed(row[_KLASS], row[_AUTHOR], row[_CREATED]):
+            if self.is_suppressed(row[0][_KLASS], row[0][_AUTHOR], row[1][_CREATED]):
                 return
             if government.blocks and government.blocked(self.env._now):
                 self._after_block(row)
                 return
-        ticket = Ticket(row, self.env._now, self.tracked_ids.get(row[_POST]) if self.tracked_ids else None)
+        ticket = Ticket(row, self.env._now, self.tracked_ids.get(row[0][_POST]) if self.tracked_ids else None)
         self.counts["tickets"] += 1
         if ticket.tracked:
             self._trace(ticket.post, ticket.entered, "ticket_opened", f"by {SOURCES[ticket.source]}")
@@ -303,8 +313,8 @@ class World:
         """A signal that arrives while the platform is blocked waits for the block's end (a report, for the
         next report filed after it)."""
         end = self.government.block_end(self.env.now)
-        if row[_SOURCE_IS_REPORT]:
-            reports = row[_REPORTS]
+        if row[0][_SOURCE_IS_REPORT]:
+            reports = row[2]
             k = bisect_left(reports, end)
             if k == len(reports) or reports[k] >= self.horizon:
                 return
