@@ -207,6 +207,7 @@ class ReviewerPool:
         self.on_duty = on_duty
         self.hours_of = hours_of
         self._spare: list[Event] = []  # review events done with, used again for the next reviews
+        self._on_finish = self._finish
         self.decide = decide
         self.horizon = horizon
         self.slowdown = 1.0
@@ -258,7 +259,7 @@ class ReviewerPool:
             review = Event(env)
             review._ok = True
         review._value = ticket
-        review.callbacks = [self._finish]
+        review.callbacks = [self._on_finish]
         heappush(env._queue, (end, NORMAL, next(env._eid), review))
 
     def _finish(self, review: Event) -> None:
@@ -266,7 +267,9 @@ class ReviewerPool:
         self._spare.append(review)
         self.decide(review._value)
         if self.busy < self.capacity:
-            self._start_next()
+            ticket = self.queue.pop()
+            if ticket is not None:
+                self._begin(ticket)
 
     def _shifts(self, boundaries: list[float]):
         day = 0.0

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 from bisect import bisect_left, bisect_right
+from operator import attrgetter
 
 import numpy as np
 import simpy
@@ -101,8 +102,8 @@ class World:
         self.pool_of_language: dict[str, int] = {}
         for name, spec in review.pools.items():
             queue = ReviewQueue(self.env, self.policy)
-            pool = ReviewerPool(self.env, name, queue, spec.on_duty, _review_hours, self._decide_first_line,
-                                self.horizon, _shift_boundaries(spec))
+            pool = ReviewerPool(self.env, name, queue, spec.on_duty, attrgetter("review_hours"),
+                                self._decide_first_line, self.horizon, _shift_boundaries(spec))
             pool.spec = spec
             pool.warmup = scenario.warmup
             for language in spec.languages:
@@ -114,8 +115,8 @@ class World:
         self._single_queue = self._queues[0] if len(self._queues) == 1 else None
         cc = review.cross_check
         self.cross_check = ReviewerPool(self.env, "cross_check", ReviewQueue(self.env, self.policy),
-                                        lambda hour: cc.reviewers, _cross_check_hours, self._decide_cross_check,
-                                        self.horizon)
+                                        lambda hour: cc.reviewers, attrgetter("cross_check_hours"),
+                                        self._decide_cross_check, self.horizon)
 
         self.batches: list[PostBatch] = []
         self.offsets: list[int] = []
@@ -251,14 +252,13 @@ class World:
         """The ticket rows of the given posts of a batch (see Ticket), as a function of a range of them: the
         columns are gathered once, and each range becomes Python values in two calls, so that opening a ticket
         touches no numpy scalars."""
-        kind, source, u, draws = batch.kind[posts], source[posts], batch.uniforms[posts], batch.appeal_uniforms[posts]
+        kind = batch.kind
         integers = np.column_stack((
-            offset + posts, batch.klass[posts], batch.author[posts], batch.severity[posts], batch.category[posts],
-            kind, kind == VIOLATING, source, source == REPORT, source == GOVERNMENT))
+            offset + np.arange(len(batch)), batch.klass, batch.author, batch.severity, batch.category, kind,
+            kind == VIOLATING, source, source == REPORT, source == GOVERNMENT))[posts]
         floats = np.column_stack((
-            batch.created[posts], batch.reach[posts], batch.decay[posts],
-            self.classifier.probabilities(batch.p_violating[posts]), u[:, 1:4], batch.review_hours[posts],
-            batch.cross_check_hours[posts], draws))
+            batch.created, batch.reach, batch.decay, self.classifier.probabilities(batch.p_violating),
+            batch.uniforms[:, 1:4], batch.review_hours, batch.cross_check_hours, batch.appeal_uniforms))[posts]
         flat, first, last = batch.report_flat, batch.report_bounds[posts], batch.report_bounds[posts + 1]
 
         def rows(start: int, end: int) -> list[tuple]:
@@ -369,13 +369,13 @@ class World:
         if not remove:
             if ticket.violating:
                 self.counts["false_keeps"] += 1
-            self.appeals.after_decision(ticket, removed=False)
+            self.appeals.after_decision(ticket, False)
             return
         if self._is_cross_checked[ticket.klass]:
             self.escalate(ticket)
         else:
             self.remove(ticket, "first_line")
-            self.appeals.after_decision(ticket, removed=True)
+            self.appeals.after_decision(ticket, True)
 
     def escalate(self, ticket: Ticket) -> None:
         """Send a ticket to the expert (cross-check) tier; the post stays up while it waits."""
@@ -414,7 +414,7 @@ class World:
             if not removed:
                 self.board_eligible(ticket)
         else:
-            self.appeals.after_decision(ticket, removed=removed)
+            self.appeals.after_decision(ticket, removed)
 
     def board_eligible(self, ticket: Ticket) -> None:
         """Internal appeals are exhausted: the appellant may take the case to the board within its window."""
@@ -431,7 +431,7 @@ class World:
 
     def remove(self, ticket: Ticket, how: str) -> None:
         """Take a post down and enforce against its author."""
-        now = self.env.now
+        now = self.env._now
         removed = self.removed
         post = ticket.post
         if post in removed:
@@ -494,10 +494,3 @@ class World:
         """Add a step of the government's ladder to the timelines."""
         self.timeline.append(("government", time, event, detail))
 
-
-def _review_hours(ticket: Ticket) -> float:
-    return ticket.review_hours
-
-
-def _cross_check_hours(ticket: Ticket) -> float:
-    return ticket.cross_check_hours
