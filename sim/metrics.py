@@ -257,10 +257,9 @@ def daily_views(created, end, reach, decay, horizon: float, blocks=()) -> list[f
     """Views of the given posts in each simulated day while they were up (none while the platform is blocked)."""
     days = int(np.ceil(horizon / 24.0))
     previous = np.zeros(len(created))
-    step = np.zeros(len(created))
     totals = []
     # Only posts up during day d (created before its end, not taken down before its start) gain views in
-    # it; the others' step is exactly zero, so computing it for the live ones alone gives the same sums.
+    # it, so each day touches the live posts alone and the work grows with posts times their days up.
     order = np.argsort(created, kind="stable")
     live = np.zeros(0, dtype=np.int64)
     seen = 0
@@ -273,8 +272,6 @@ def daily_views(created, end, reach, decay, horizon: float, blocks=()) -> list[f
         c, r, k = created[live], reach[live], decay[live]
         until = np.minimum(end[live], cut)
         cumulative = views_by(until - c - paused_hours(c, until, blocks), r, k)
-        step[live] = cumulative - previous[live]
-        totals.append(float(step.sum()))
-        step[live] = 0.0
+        totals.append(float((cumulative - previous[live]).sum()))
         previous[live] = cumulative
     return totals

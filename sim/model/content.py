@@ -57,6 +57,9 @@ class PostBatch:
     cross_check_hours: np.ndarray
     report_flat: np.ndarray = field(default_factory=lambda: np.zeros(0))
     report_bounds: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
+    # set when the batch is admitted: (n, 6) appeal, appeal delay, appeal review, board, board delay, referral
+    appeal_uniforms: np.ndarray = field(default_factory=lambda: np.zeros((0, 6)))
+    source: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # what opens each post's ticket
 
     def reports_of(self, i: int) -> np.ndarray:
         """Sorted report times of post i."""

@@ -24,33 +24,50 @@ WAITING, IN_REVIEW, DONE, CLOSED = range(4)
 heappush, heappop = heapq.heappush, heapq.heappop
 
 
-# What a ticket is opened with: a row (integers, floats, report times) per post, each part in this order.
-INT_FIELDS = ("post", "klass", "author", "severity", "category", "kind", "violating", "source", "source_is_report",
-              "government_flag")
-FLOAT_FIELDS = ("created", "reach", "decay", "p_violating", "u_review", "u_cross_check", "u_newsworthy",
-                "review_hours", "cross_check_hours", "u_appeal", "u_appeal_delay", "u_appeal_review", "u_board",
-                "u_board_delay", "u_referral")
+# What a ticket is opened with: a row (integers, floats, report times, batch) per post, the first two in
+# this order. They are what most tickets need; the rest is read from the post's batch when needed.
+INT_FIELDS = ("post", "klass", "author", "severity", "violating", "source_is_report", "government_flag", "index")
+FLOAT_FIELDS = ("created", "reach", "decay", "p_violating", "u_review", "review_hours", "u_appeal")
+
+
+def _from_batch(column: str, k: int | None = None, doc: str = "") -> property:
+    """A ticket field read from its post's row in the batch (column k of a two-dimensional column)."""
+    if k is None:
+        return property(lambda self: getattr(self.batch, column)[self.index].item(), doc=doc)
+    return property(lambda self: getattr(self.batch, column)[self.index, k].item(), doc=doc)
 
 
 class Ticket:
     """A post waiting for, or under, review; carries what reviewers and policies need to know.
 
-    Made from a row `(integers, floats, reports)`: the values of INT_FIELDS and FLOAT_FIELDS in
-    their order (flags as 0 or 1), and the post's sorted report times. The `u_*` fields are the
-    uniforms that decide each later step (review, cross-check, newsworthiness, appeal, board)."""
+    Made from a row `(integers, floats, reports, batch)`: the values of INT_FIELDS and FLOAT_FIELDS
+    in their order (flags as 0 or 1), the post's sorted report times, and the PostBatch it was drawn
+    in (at row `index`). The `u_*` fields are the uniforms that decide each step (review,
+    cross-check, newsworthiness, appeal, board)."""
 
-    __slots__ = (*INT_FIELDS, *FLOAT_FIELDS, "reports", "entered", "tracked", "state", "version", "tier", "pool",
-                 "appeal", "urgency")
+    __slots__ = (*INT_FIELDS, *FLOAT_FIELDS, "reports", "batch", "entered", "tracked", "state", "version", "tier",
+                 "pool", "appeal", "urgency")
 
     def __init__(self, row: tuple, entered: float, tracked: str | None = None):
-        integers, floats, self.reports = row
-        (self.post, self.klass, self.author, self.severity, self.category, self.kind, self.violating, self.source,
-         self.source_is_report, self.government_flag) = integers
-        (self.created, self.reach, self.decay, self.p_violating, self.u_review, self.u_cross_check,
-         self.u_newsworthy, self.review_hours, self.cross_check_hours, self.u_appeal, self.u_appeal_delay,
-         self.u_appeal_review, self.u_board, self.u_board_delay, self.u_referral) = floats
+        integers, floats, self.reports, self.batch = row
+        (self.post, self.klass, self.author, self.severity, self.violating, self.source_is_report,
+         self.government_flag, self.index) = integers
+        (self.created, self.reach, self.decay, self.p_violating, self.u_review, self.review_hours,
+         self.u_appeal) = floats
         self.entered, self.tracked = entered, tracked
         self.state, self.version, self.tier, self.pool, self.appeal, self.urgency = WAITING, 0, 1, None, None, 0
+
+    kind = _from_batch("kind", doc="What the post is (content.VIOLATING, ...).")
+    category = _from_batch("category", doc="The post's policy category index.")
+    source = _from_batch("source", doc="What opened the ticket (reporting.SOURCES index).")
+    u_cross_check = _from_batch("uniforms", 2, "Uniform deciding the cross-check review.")
+    u_newsworthy = _from_batch("uniforms", 3, "Uniform deciding the newsworthiness allowance.")
+    cross_check_hours = _from_batch("cross_check_hours", doc="Handling time of a cross-check review (hours).")
+    u_appeal_delay = _from_batch("appeal_uniforms", 1, "Uniform for the delay before an appeal is filed.")
+    u_appeal_review = _from_batch("appeal_uniforms", 2, "Uniform deciding the appeal review.")
+    u_board = _from_batch("appeal_uniforms", 3, "Uniform deciding whether the appellant goes to the board.")
+    u_board_delay = _from_batch("appeal_uniforms", 4, "Uniform for the delay before a board appeal or referral.")
+    u_referral = _from_batch("appeal_uniforms", 5, "Uniform deciding whether the platform refers a keep.")
 
     def reports_by(self, now: float) -> int:
         """Reports filed on the post up to now (at least one ticket-opening signal)."""

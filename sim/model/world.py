@@ -12,6 +12,7 @@ The scenario is read-only here; everything that changes lives in this object and
 from __future__ import annotations
 
 import gc
+from itertools import repeat
 from bisect import bisect_left, bisect_right
 from operator import attrgetter
 
@@ -252,13 +253,13 @@ class World:
         """The ticket rows of the given posts of a batch (see Ticket), as a function of a range of them: the
         columns are gathered once, and each range becomes Python values in two calls, so that opening a ticket
         touches no numpy scalars."""
-        kind = batch.kind
+        batch.source = source
         integers = np.column_stack((
-            offset + np.arange(len(batch)), batch.klass, batch.author, batch.severity, batch.category, kind,
-            kind == VIOLATING, source, source == REPORT, source == GOVERNMENT))[posts]
+            offset + np.arange(len(batch)), batch.klass, batch.author, batch.severity, batch.kind == VIOLATING,
+            source == REPORT, source == GOVERNMENT, np.arange(len(batch))))[posts]
         floats = np.column_stack((
             batch.created, batch.reach, batch.decay, self.classifier.probabilities(batch.p_violating),
-            batch.uniforms[:, 1:4], batch.review_hours, batch.cross_check_hours, batch.appeal_uniforms))[posts]
+            batch.uniforms[:, 1], batch.review_hours, batch.appeal_uniforms[:, 0]))[posts]
         flat, first, last = batch.report_flat, batch.report_bounds[posts], batch.report_bounds[posts + 1]
 
         def rows(start: int, end: int) -> list[tuple]:
@@ -267,7 +268,7 @@ class World:
                            for a, b in zip(first[start:end].tolist(), last[start:end].tolist())]
             else:
                 reports = [NO_REPORTS] * (end - start)
-            return list(zip(integers[start:end].tolist(), floats[start:end].tolist(), reports))
+            return list(zip(integers[start:end].tolist(), floats[start:end].tolist(), reports, repeat(batch)))
 
         return rows
 
