@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections import deque
 from bisect import bisect_right
 from typing import Callable
 
@@ -142,7 +143,9 @@ def make_policy(name: str, report_boost: float):
 class ReviewQueue:
     """A priority queue of tickets with lazy deletion, keeping its length's time integral.
 
-    Urgent tickets (authors' appeals) come before all others; then the policy's priority; then arrival."""
+    Urgent tickets (authors' appeals) come before all others; then the policy's priority; then arrival.
+    Under a policy whose priority never changes (FIFO) that order is arrival order within each urgency,
+    so such a queue is two first-in first-out lines instead of a heap."""
 
     def __init__(self, env: simpy.Environment, policy):
         self.env = env
@@ -153,8 +156,8 @@ class ReviewQueue:
         self.area = 0.0
         self._last = 0.0
         self.arrivals = 0
-        # A policy whose priority never changes (FIFO) is not asked for it on every push.
-        self._constant = -policy.priority(None, 0.0) if getattr(policy, "constant", False) else None
+        constant = getattr(policy, "constant", False)
+        self._lines = (deque(), deque()) if constant else None  # by urgency: (normal, urgent)
 
     def _account(self, now: float) -> None:
         self.area += self.waiting * (now - self._last)
@@ -170,9 +173,11 @@ class ReviewQueue:
             self.arrivals += 1
             ticket.state = WAITING
         version = ticket.version = ticket.version + 1
+        if self._lines is not None:
+            self._lines[ticket.urgency].append((version, ticket))
+            return
         seq = self._seq = self._seq + 1
-        priority = self._constant if self._constant is not None else -self.policy.priority(ticket, now)
-        heappush(self._heap, (-ticket.urgency, priority, seq, version, ticket))
+        heappush(self._heap, (-ticket.urgency, -self.policy.priority(ticket, now), seq, version, ticket))
 
     def take_directly(self, ticket: Ticket) -> None:
         """Push then pop a ticket into an empty queue, without the heap: the same accounting, the same result
@@ -182,22 +187,35 @@ class ReviewQueue:
         self._last = now
         self.arrivals += 1
         ticket.version += 1
-        self._seq += 1
         ticket.state = IN_REVIEW
 
     def pop(self) -> Ticket | None:
         """Take the highest-priority waiting ticket, or None."""
-        heap = self._heap
-        while heap:
-            _, _, _, version, ticket = heappop(heap)
-            if ticket.state == WAITING and ticket.version == version:
-                now = self.env._now
-                self.area += self.waiting * (now - self._last)
-                self._last = now
-                self.waiting -= 1
-                ticket.state = IN_REVIEW
-                return ticket
-        return None
+        found = None
+        if self._lines is not None:
+            for line in reversed(self._lines):
+                while line:
+                    version, ticket = line.popleft()
+                    if ticket.state == WAITING and ticket.version == version:
+                        found = ticket
+                        break
+                if found is not None:
+                    break
+        else:
+            heap = self._heap
+            while heap:
+                _, _, _, version, ticket = heappop(heap)
+                if ticket.state == WAITING and ticket.version == version:
+                    found = ticket
+                    break
+        if found is None:
+            return None
+        now = self.env._now
+        self.area += self.waiting * (now - self._last)
+        self._last = now
+        self.waiting -= 1
+        found.state = IN_REVIEW
+        return found
 
     def close(self, ticket: Ticket) -> None:
         """Take a waiting ticket out without review (auto-close, or the post went away)."""
