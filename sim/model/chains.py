@@ -79,7 +79,9 @@ class ArrivalChain(_Chain):
             self._load()
             pending = self._pending
         if pending:
-            self._schedule(*pending[-1][:2])
+            time, event_id, _ = pending[-1]
+            event.callbacks = [self._fire]
+            heappush(self.env._queue, (time, NORMAL, event_id, event))  # self._schedule(time, event_id), inlined
         self._deliver(row)
 
     def remaining(self) -> int:

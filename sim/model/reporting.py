@@ -40,11 +40,15 @@ class ClassifierModel:
         """Classifier scores consistent with who it flagged (u < recall flags a violating post)."""
         u = np.clip(u, _EPS, 1 - _EPS)
         f = min(max(self.false_positive_rate, _EPS), 1 - _EPS)
-        score = np.where(kind == VIOLATING, self.separation + ndtri(1 - u), ndtri(u))
+        score = np.empty(len(u))
+        violating = kind == VIOLATING
+        score[violating] = self.separation + ndtri(1 - u[violating])
         flagged = kind == BENIGN_FLAGGED
         score[flagged] = ndtri(1 - f + f * u[flagged])
         reported = kind == BENIGN_REPORTED
         score[reported] = ndtri((1 - f) * u[reported])
+        others = ~(violating | flagged | reported)
+        score[others] = ndtri(u[others])
         return score
 
     def probabilities(self, scores: np.ndarray) -> np.ndarray:
