@@ -275,7 +275,7 @@ class ReviewerPool:
         self._begin(ticket)
         return True
 
-    def _begin(self, ticket: Ticket) -> None:
+    def _begin(self, ticket: Ticket, review: Event | None = None) -> None:
         env = self.env
         now = env._now
         self.busy += 1
@@ -287,24 +287,26 @@ class ReviewerPool:
         self.work += hours if end <= self.horizon else max(self.horizon - now, 0.0)
         # A review is a triggered event on the heap at its end, with the key env.timeout(hours) would give it
         # (end, NORMAL, next event id); the event objects of finished reviews are used again.
-        spare = self._spare
-        if spare:
-            review = spare.pop()
-        else:
-            review = Event(env)
-            review._ok = True
+        if review is None:
+            spare = self._spare
+            if spare:
+                review = spare.pop()
+            else:
+                review = Event(env)
+                review._ok = True
         review._value = ticket
         review.callbacks = [self._on_finish]
         heappush(env._queue, (end, NORMAL, next(env._eid), review))
 
     def _finish(self, review: Event) -> None:
         self.busy -= 1
-        self._spare.append(review)
         self.decide(review._value)
         if self.busy < self.capacity:
             ticket = self.queue.pop()
             if ticket is not None:
-                self._begin(ticket)
+                self._begin(ticket, review)  # the finished review's event serves the next one
+                return
+        self._spare.append(review)
 
     def _shifts(self, boundaries: list[float]):
         day = 0.0
