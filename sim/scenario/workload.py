@@ -35,11 +35,8 @@ HARD_MAX_COUNT = 2**53
 BYTES_PER_POST = 250  # the post's columns in a PostBatch (kept for the whole replication)
 BYTES_PER_REPORT = 32  # report times and the temporaries of sorting them
 BYTES_PER_TICKET = 700  # a Ticket object and its queue entry
-EVENTS_PER_TICKET = 3  # arrival, review start and finish (appeals and cross-check add a few)
-EVENTS_PER_SECOND = 20_000  # a rough speed of one worker, for the time estimate
-
-# Kept for callers of the first version.
-MAX_POSTS_PER_REPLICATION = MAX_EVENTS_PER_REPLICATION // EVENTS_PER_TICKET
+EVENTS_PER_TICKET = 2  # arrival and review end (appeals and cross-check add a few; python -m bench shows ~2.1)
+EVENTS_PER_SECOND = 150_000  # one worker on a busy machine (python -m bench: ~250,000 on a quiet core)
 
 
 class WorkloadError(ModsimError):
