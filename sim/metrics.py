@@ -259,7 +259,8 @@ def daily_views(created, end, reach, decay, horizon: float, blocks=()) -> list[f
     previous = np.zeros(len(created))
     totals = []
     # Only posts up during day d (created before its end, not taken down before its start) gain views in
-    # it, so each day touches the live posts alone and the work grows with posts times their days up.
+    # it, and a post whose views have reached its reach gains none later (the curve is capped there), so
+    # each day touches only the posts still gaining views.
     order = np.argsort(created, kind="stable")
     live = np.zeros(0, dtype=np.int64)
     seen = 0
@@ -274,4 +275,5 @@ def daily_views(created, end, reach, decay, horizon: float, blocks=()) -> list[f
         cumulative = views_by(until - c - paused_hours(c, until, blocks), r, k)
         totals.append(float((cumulative - previous[live]).sum()))
         previous[live] = cumulative
+        live = live[cumulative < r]
     return totals
