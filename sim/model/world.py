@@ -155,6 +155,13 @@ class World:
                 gc.enable()
         return self
 
+    def release(self) -> None:
+        """Let go of everything this world holds, once its outcomes are collected. Its parts refer to one
+        another (pools call back into the world), so without this only the cycle collector would return
+        the memory, after an unpredictable number of further replications."""
+        self.env._queue.clear()
+        self.__dict__.clear()
+
     def _daily_posts(self):
         day = 0.0
         while day < self.horizon:
