@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.experiment.statistics import kaplan_meier, km_quantile
+from sim.experiment.statistics import curve_quantile, kaplan_meier
 from sim.model.content import VIOLATING, views_by
 
 OUTCOMES = (
@@ -67,9 +67,8 @@ def survival_grid(horizon: float, points: int = 120) -> np.ndarray:
     return np.geomspace(1 / 60, horizon, points)
 
 
-def survival_at(durations: np.ndarray, observed: np.ndarray, grid: np.ndarray) -> list[float]:
-    """Kaplan-Meier share of violating posts still up at each grid time."""
-    times, survival = kaplan_meier(durations, observed)
+def survival_at(times: np.ndarray, survival: np.ndarray, grid: np.ndarray) -> list[float]:
+    """Kaplan-Meier share of violating posts still up at each grid time, from the curve (``kaplan_meier``)."""
     if len(times) == 0:
         return [1.0] * len(grid)
     index = np.searchsorted(times, grid, side="right") - 1
@@ -160,6 +159,7 @@ def collect(world) -> Replication:
     blocks = world.government.blocks
     views = views_by(end - created - paused_hours(created, end, blocks), reach, decay)
     duration, observed = (end - created)[violating], (removed_at <= horizon)[violating]
+    removal = kaplan_meier(duration, observed)  # times up of violating posts, removal the event
 
     report_times, owners = _report_owners(world)
     filed = (report_times < end[owners]) & exists[owners] if len(owners) else np.zeros(0, dtype=bool)
@@ -171,8 +171,8 @@ def collect(world) -> Replication:
     staffed = sum(p.staffed_hours() for p in world.pools)
     counts = world.counts
     outcomes = {
-        "removal_time_median_h": km_quantile(duration, observed, 0.5),
-        "removal_time_p90_h": km_quantile(duration, observed, 0.9),
+        "removal_time_median_h": curve_quantile(*removal, 0.5),
+        "removal_time_p90_h": curve_quantile(*removal, 0.9),
         "removed_share": float(observed.mean()) if len(observed) else float("nan"),
         "violating_posts": float(violating.sum()),
         "violating_views": float(views[violating].sum()),
@@ -249,7 +249,7 @@ def collect(world) -> Replication:
         if removed_at[pid] > horizon:
             timeline.append((name, horizon, "up_at_horizon", f"{views[pid]:,.0f} views"))
     timeline.sort(key=lambda row: (row[0], row[1]))
-    survival = survival_at(duration, observed, survival_grid(horizon))
+    survival = survival_at(*removal, survival_grid(horizon))
     return Replication(outcomes=outcomes, series=series, timeline=timeline, survival=survival)
 
 

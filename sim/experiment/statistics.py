@@ -19,6 +19,7 @@ __all__ = [
     "summarize",
     "kaplan_meier",
     "km_quantile",
+    "curve_quantile",
     "km_confidence_band",
 ]
 
@@ -154,9 +155,13 @@ def km_quantile(durations: ArrayLike, observed: ArrayLike, q: float) -> float:
     Returns NaN when the estimated curve never falls that low (too much
     censoring in the tail), which must be reported rather than imputed.
     """
+    return curve_quantile(*kaplan_meier(durations, observed), q)
+
+
+def curve_quantile(times: np.ndarray, survival: np.ndarray, q: float) -> float:
+    """``km_quantile`` of a curve already estimated by ``kaplan_meier`` (for several quantiles of one curve)."""
     if not 0.0 <= q <= 1.0:
         raise ValueError(f"q must be in [0, 1], got {q!r}")
-    times, survival = kaplan_meier(durations, observed)
     hit = np.nonzero(survival <= 1.0 - q + _SURVIVAL_TOL)[0]
     return float(times[hit[0]]) if hit.size else float("nan")
 
