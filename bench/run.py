@@ -37,10 +37,11 @@ CAMBODIA = ROOT / "scenarios" / "cambodia_2023.yaml"
 C, LAM, MU, SEED = 20, 18.0, 1.0, 12345
 
 FULL = {"bare": 1_000_000, "customers": 200_000, "mmc_h": "11100h", "baseline": [], "cambodia": [],
-        "scale_h": "1d", "scales": (1, 10, 100), "reps": (1, 4, 16), "rep_h": "2d", "pool_h": "45d", "pool_n": 8}
+        "scale_h": "1d", "scales": (1, 10, 100), "reps": (1, 4, 16), "rep_h": "2d", "pool_h": "90d", "pool_n": 16,
+        "pool_work_s": 40}
 QUICK = {"bare": 200_000, "customers": 20_000, "mmc_h": "1110h", "baseline": ["horizon=10d"],
          "cambodia": ["horizon=5d"], "scale_h": "12h", "scales": (1, 10, 100), "reps": (1, 4, 16), "rep_h": "12h",
-         "pool_h": "4d", "pool_n": 8}
+         "pool_h": "4d", "pool_n": 8, "pool_work_s": 0}
 
 
 class PeakRSS:
@@ -208,18 +209,39 @@ def scale_replications(cfg, log) -> list[dict[str, Any]]:
 
 
 def parallel(cfg, dask: bool, log) -> dict[str, Any]:
+    """Serial, a process pool of 2 and a Dask LocalCluster of 2 on the same replications of baseline.yaml.
+
+    ``pool_n`` replications, raised (to an even count) until the serial work is about ``pool_work_s``
+    seconds, judged from one replication timed first: start-up costs are only fairly compared on work
+    that takes a while, and the model's speed changes. The pool is timed through ``run(workers=2)``,
+    the first pool of this process: its time includes starting the fork server, which imports the
+    model once for every worker. Dask goes through the exact ``--scheduler local`` code path
+    (``executor_for(2, "local")``), timed in three parts: starting the cluster until both workers are
+    up (forked from the fork server the pool left running), the work on the started cluster (what a
+    user with a running cluster waits for), and closing it. Wall time only: no memory sampling.
+    """
+    import math
+
     import sim
+    from sim.experiment.replicate import simulate
     from sim.experiment.runner import run
 
     scenario = sim.load_scenario(BASELINE, [f"horizon={cfg['pool_h']}"])
     n = cfg["pool_n"]
+    result: dict[str, Any] = {"workers": 2, "scenario": f"baseline.yaml horizon={cfg['pool_h']}"}
+    if cfg.get("pool_work_s"):
+        log("one replication, to size the parallel work ...")
+        _, one = _wall(lambda: simulate(scenario, 1, 0))
+        n = max(n, 2 * math.ceil(cfg["pool_work_s"] / one / 2))
+        result["one_replication_s"] = one
+    result.update({"replications": n, "load_before": {}, "others_cpu_s": {}})
+
     log(f"{n} replications serial ...")
-    serial, t_serial, _ = timed(lambda: run(scenario, replications=n, seed=1, workers=1))
+    serial, t_serial = _measured("serial", lambda: run(scenario, replications=n, seed=1, workers=1), result)
     log(f"{n} replications, process pool of 2 ...")
-    pooled, t_pool, _ = timed(lambda: run(scenario, replications=n, seed=1, workers=2))
-    result = {"replications": n, "workers": 2, "scenario": f"baseline.yaml horizon={cfg['pool_h']}",
-              "serial_s": t_serial, "pool_s": t_pool, "pool_speedup": t_serial / t_pool,
-              "same_tables": bool(serial.replications.equals(pooled.replications))}
+    pooled, t_pool = _measured("pool", lambda: run(scenario, replications=n, seed=1, workers=2), result)
+    result.update({"serial_s": t_serial, "pool_s": t_pool, "pool_speedup": t_serial / t_pool,
+                   "same_tables": _same_tables(serial, pooled)})
     if dask:
         try:
             import distributed  # noqa: F401
@@ -228,11 +250,118 @@ def parallel(cfg, dask: bool, log) -> dict[str, Any]:
             return result
         log(f"{n} replications, Dask LocalCluster of 2 ...")
         try:
-            _, t_dask, _ = timed(lambda: run(scenario, replications=n, seed=1, workers=2, scheduler="local"))
-            result.update({"dask_s": t_dask, "dask_speedup": t_serial / t_dask, "dask_vs_pool": t_dask / t_pool})
+            (tables, parts), _ = _measured("dask", lambda: _dask_local(scenario, n), result)
         except Exception as exc:  # noqa: BLE001
             result["dask_note"] = f"Dask failed: {type(exc).__name__}: {exc}"
+            return result
+        t_dask = parts["start_s"] + parts["run_s"] + parts["close_s"]
+        result.update({"dask_s": t_dask, "dask_speedup": t_serial / t_dask, "dask_vs_pool": t_dask / t_pool,
+                       "dask_start_s": parts["start_s"], "dask_run_s": parts["run_s"], "dask_close_s": parts["close_s"],
+                       "dask_run_vs_pool": parts["run_s"] / t_pool, "dask_same_tables": _same_tables(serial, tables)})
     return result
+
+
+def _wall(fn: Callable[[], Any]) -> tuple[Any, float]:
+    """Result and wall seconds of fn(), without the memory sampler of ``timed`` (its thread would compete
+    with a serial run for the GIL, and not with a pool's workers, flattering the speed-up)."""
+    gc.collect()
+    start = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - start
+
+
+class Others:
+    """CPU seconds used by every process but this one and its descendants while the block runs: the
+    machine's busy time (``/proc/stat``) minus this process tree's (psutil, sampled every 0.2 s, so a
+    worker's last fraction of a second may be missed). ``cpu`` stays None without psutil or /proc/stat.
+
+    On a shared 2-core machine a parallel timing means little when someone else took a core meanwhile;
+    this says whether they did.
+    """
+
+    def __init__(self, interval: float = 0.2):
+        self.interval, self.cpu = interval, None
+
+    @staticmethod
+    def _machine() -> float:
+        with open("/proc/stat") as stat:
+            ticks = [int(x) for x in stat.readline().split()[1:9]]
+        return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # all but idle and iowait
+
+    def _sample(self) -> None:
+        import psutil
+
+        for proc in [self._me, *self._me.children(recursive=True)]:
+            try:
+                times = proc.cpu_times()
+                self._seen[(proc.pid, proc.create_time())] = times.user + times.system
+            except psutil.Error:
+                pass
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def __enter__(self) -> Others:
+        try:
+            import psutil
+
+            self._me, self._seen = psutil.Process(), {}
+            self._sample()
+            self._start, self._machine_start = dict(self._seen), self._machine()
+        except (ImportError, OSError, ValueError):
+            return self
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if not hasattr(self, "_thread"):
+            return
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        mine = sum(cpu - self._start.get(key, 0.0) for key, cpu in self._seen.items())
+        self.cpu = max(self._machine() - self._machine_start - mine, 0.0)
+
+
+def _measured(label: str, fn: Callable[[], Any], result: dict[str, Any]) -> tuple[Any, float]:
+    """fn() timed by ``_wall``, noting the load average before and other processes' CPU during it."""
+    result["load_before"][label] = os.getloadavg()[0]
+    with Others() as others:
+        value, seconds = _wall(fn)
+    result["others_cpu_s"][label] = others.cpu
+    return value, seconds
+
+
+def _same_tables(a, b) -> bool:
+    """Whether two runs' tables are identical (replications, daily series, tracked timelines, survival)."""
+    return all(getattr(a, name).equals(getattr(b, name)) for name in ("replications", "timeseries", "tracked", "survival"))
+
+
+def _dask_local(scenario, n: int):
+    """``run(scheduler="local")`` taken apart: its tables, and the seconds to start the cluster, to run the
+    replications on it (and assemble the tables), and to close it."""
+    import contextlib
+
+    from sim.experiment.executors import executor_for
+    from sim.experiment.replicate import run_replications
+    from sim.experiment.runner import tables_from
+
+    records: dict = {}
+    parts = {}
+    with contextlib.ExitStack() as stack:
+        start = time.perf_counter()
+        executor = stack.enter_context(executor_for(2, "local", n))
+        parts["start_s"] = time.perf_counter() - start
+        start = time.perf_counter()
+        run_replications(scenario, 1, range(n), executor, records.__setitem__)
+        tables = tables_from(scenario, 1, records)
+        parts["run_s"] = time.perf_counter() - start
+        start = time.perf_counter()
+    parts["close_s"] = time.perf_counter() - start
+    return tables, parts
 
 
 def _fmt(x, spec: str, dash: str = "-") -> str:
@@ -263,18 +392,44 @@ def render(results: dict[str, Any]) -> str:
             lines.append(f"  {s['replications']:>3} replications  wall {s['seconds']:7.2f} s  "
                          f"peak {_fmt(s['peak_rss_mb'], '7.1f')} MB")
     if "parallel" in results:
-        p = results["parallel"]
-        lines.append(f"parallel ({p['replications']} replications of {p['scenario']}, {p['workers']} workers):")
-        lines.append(f"  serial {p['serial_s']:.2f} s, process pool {p['pool_s']:.2f} s: speed-up {p['pool_speedup']:.2f}x"
-                     f" (tables identical: {p['same_tables']})")
-        if "dask_s" in p:
-            lines.append(f"  Dask LocalCluster {p['dask_s']:.2f} s: speed-up {p['dask_speedup']:.2f}x, "
-                         f"{p['dask_vs_pool']:.2f}x the pool's time (incl. cluster start-up)")
-        elif "dask_note" in p:
-            lines.append(f"  Dask: {p['dask_note']}")
+        lines.extend(_render_parallel(results["parallel"]))
     for note in results.get("notes", ()):
         lines.append(f"note: {note}")
     return "\n".join(lines)
+
+
+def _render_parallel(p: dict[str, Any]) -> list[str]:
+    """The parallel section: one line per way of running the same replications and what its time includes,
+    with the load average before it and the CPU other processes took meanwhile."""
+    load, others = p.get("load_before", {}), p.get("others_cpu_s", {})
+    one = f", one replication {p['one_replication_s']:.2f} s" if "one_replication_s" in p else ""
+    lines = [f"parallel ({p['replications']} replications of {p['scenario']}{one}; {p['workers']} workers; wall "
+             "seconds; load: 1-min load average before; others: CPU s other processes used meanwhile):"]
+
+    def line(label: str, seconds: float, speedup: float, extra: str, key: str | None) -> str:
+        at = f"load {load[key]:4.2f}" if key in load else " " * 9
+        cpu = f"others {others[key]:5.1f}" if others.get(key) is not None else " " * 12
+        return f"  {label:<46} {seconds:8.2f} s {speedup:6.2f}x  {at}  {cpu}  {extra}"
+
+    lines.append(line("serial (workers=1)", p["serial_s"], 1.0, "", "serial"))
+    lines.append(line("process pool (incl. its start-up)", p["pool_s"], p["pool_speedup"],
+                      f"tables identical to serial: {p['same_tables']}", "pool"))
+    if "dask_s" in p:
+        lines.append(line("Dask LocalCluster, incl. start-up and close", p["dask_s"], p["dask_speedup"],
+                          f"{p['dask_vs_pool']:.2f}x the pool's time (start {p['dask_start_s']:.2f} s with the fork server "
+                          f"already up, close {p['dask_close_s']:.2f} s; tables identical: {p['dask_same_tables']})", "dask"))
+        lines.append(line("Dask LocalCluster, work only (cluster started)", p["dask_run_s"], p["serial_s"] / p["dask_run_s"],
+                          f"{p['dask_run_vs_pool']:.2f}x the pool's time", None))
+    elif "dask_note" in p:
+        lines.append(f"  Dask: {p['dask_note']}")
+    busy = [k for k, cpu in others.items() if cpu is not None and cpu > max(0.5, 0.05 * p.get(f"{k}_s", 0.0))]
+    if busy:
+        lines.append(f"  note: other processes took CPU during {', '.join(busy)} (over 5% of a core): "
+                     "those times are not the software's alone; run again on a quiet machine")
+    if p["serial_s"] < 30:
+        lines.append(f"  note: {p['serial_s']:.1f} s of serial work: too little to judge parallel overheads "
+                     "(start-up dominates); the full suite sizes it to about 40 s")
+    return lines
 
 
 def compare(a_path: str, b_path: str) -> str:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.experiment.executors import RestartablePool, executor_for
-from sim.experiment.replicate import WORKER_DIED, Failure, Task, run_tasks, simulate_data
+from sim.experiment.executors import WORKER_MODULES, RestartablePool, executor_for
+from sim.experiment.replicate import WORKER_DIED, Failure, Task, run_tasks, simulate_data, submission_order
 from sim.experiment.runner import tables_from
 from sim.metrics import Replication
 
@@ -46,12 +46,59 @@ def test_serial_and_process_pool_give_identical_tables(load):
 
 @pytest.mark.slow
 def test_dask_local_cluster_gives_identical_tables(load):
+    import dask
+
     scenario, tasks = _tasks(load, 3)
     serial, _ = _run(tasks, None)
     with executor_for(2, "local", len(tasks)) as executor:
         remote, _ = _run(tasks, executor)
+        # modsim's own cluster runs its workers without Dask's statistical profiler.
+        assert executor.submit(dask.config.get, "distributed.worker.profile.enabled").result() is False
     for a, b in zip(_frames(scenario, serial), _frames(scenario, remote)):
         pd.testing.assert_frame_equal(a, b)
+
+
+def test_pool_workers_start_with_the_model_loaded():
+    # eval is sent by reference and imports nothing: what it sees was loaded before the task arrived,
+    # by the fork server that forked the worker (also after a restart).
+    loaded = "all(name in __import__('sys').modules for name in %r)" % (WORKER_MODULES + ("sim.metrics",),)
+    with executor_for(2, None, 2) as pool:
+        assert pool.submit(eval, loaded).result()
+        pool.restart()
+        assert pool.submit(eval, loaded).result()
+
+
+def test_submission_order_puts_the_longest_scenarios_first(load):
+    short = load("validation/mmc.yaml", "horizon=10h").model_dump(mode="json")
+    long = load("validation/mmc.yaml", "horizon=1000h").model_dump(mode="json")
+    medium = load("validation/mmc.yaml", "horizon=100h").model_dump(mode="json")
+    tasks = [Task((name, i), data, 1, i) for i in range(2) for name, data in
+             (("short", short), ("long", long), ("medium", medium))]
+    ordered = submission_order(tasks)
+    assert [t.key for t in ordered] == [("long", 0), ("long", 1), ("medium", 0), ("medium", 1),
+                                        ("short", 0), ("short", 1)]
+    # One scenario (a run), scenarios of about the same size, or data that is no scenario: order kept.
+    same = [Task(i, short, 1, i) for i in range(4)]
+    assert submission_order(same) == same
+    twin = load("validation/mmc.yaml", "horizon=10h", "seed=5").model_dump(mode="json")
+    alike = [Task(i, (short, twin)[i % 2], 1, i) for i in range(4)]
+    assert submission_order(alike) == alike
+    wrapped = [Task(i, {"scenario": (short, long)[i % 2]}, 1, i) for i in range(4)]
+    assert submission_order(wrapped) == wrapped
+
+
+def test_pool_results_do_not_depend_on_submission_order(load):
+    short = load("validation/mmc.yaml", *SHORT)
+    long = load("validation/mmc.yaml", "horizon=240h", "warmup=10h")
+    tasks = [Task((p, i), s.model_dump(mode="json"), 11, i) for p, s in enumerate((short, long)) for i in range(2)]
+    serial, _ = _run(tasks, None)
+    with executor_for(2, None, len(tasks)) as pool:
+        pooled, _ = _run(tasks, pool)
+    assert sorted(pooled) == sorted(serial)
+    for (p, i), record in serial.items():
+        scenario = (short, long)[p]
+        for a, b in zip(_frames(scenario, {i: record}), _frames(scenario, {i: pooled[p, i]})):
+            pd.testing.assert_frame_equal(a, b)
 
 
 def test_workers_one_or_single_task_is_serial():
