@@ -63,7 +63,10 @@ class TaskReport:
 def simulate(scenario: Scenario, seed: int, index: int) -> Replication:
     """Run replication `index` of a scenario under the run's seed."""
     world = World(scenario, Streams(replication_seed(seed, index)))
-    return collect(world.run())
+    try:
+        return collect(world.run())
+    finally:
+        world.release()
 
 
 def simulate_data(scenario_data: dict, seed: int, index: int) -> Replication | Failure:
