@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 from pathlib import Path
 from typing import Callable, List, Optional
 
-import numpy as np
 import pandas as pd
 import typer
 import yaml

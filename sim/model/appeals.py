@@ -121,7 +121,7 @@ class OversightBoard:
             world.restore(ticket, "board")
 
     def _recommend(self, ticket: Ticket) -> None:
-        world, now = self.world, self.world.env.now
+        world = self.world
         self.recommendations += 1
         months = self.spec.suspension_duration / (YEAR / 12)
         world.trace_if(ticket, "board_recommendation", f"suspend the account for {months:.0f} months")

@@ -8,7 +8,6 @@ When the folder is a comparison (its tables have a ``scenario`` column) each sce
 
 from __future__ import annotations
 
-import datetime as dt
 
 import numpy as np
 import pandas as pd
