@@ -12,8 +12,8 @@ The scenario is read-only here; everything that changes lives in this object and
 from __future__ import annotations
 
 import gc
-from itertools import repeat
 from bisect import bisect_left, bisect_right
+from itertools import repeat
 from operator import attrgetter
 
 import numpy as np
