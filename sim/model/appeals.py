@@ -162,7 +162,7 @@ class InternalAppeals:
     def __init__(self, world):
         self.world = world
         self.spec = world.scenario.appeals
-        # The chance of an appeal, read once per decision: nothing is filed when the ticket's uniform is above it.
+        # The chance of an appeal after a removal (author) or a keep (reporter, by account class).
         self._author_probability = self.spec.author_probability
         self._reporter_probability = tuple(
             self.spec.reporter_probability_public_figure if c.spec.public_figure else self.spec.reporter_probability
@@ -174,30 +174,22 @@ class InternalAppeals:
         """After a first decision: the author may appeal a removal, a reporter a keep."""
         if ticket.appeal is not None:
             return
-        if removed:
-            if ticket.u_appeal >= self._author_probability:
-                return
-        elif ticket.u_appeal >= self._reporter_probability[ticket.klass]:
+        chance = self._author_probability if removed else self._reporter_probability[ticket.klass]
+        if ticket.u_appeal >= chance:
             return
         now = self.world.env.now
         start = now
-        if removed:
-            chance, who = self.spec.author_probability, "author"
-        else:
+        who = "author" if removed else "reporter"
+        if not removed and not ticket.source_is_report:
             # A reporter learns of the keep when reporting (now, or with a later report) and may appeal it.
-            prominent = self.world.classes[ticket.klass].spec.public_figure
-            chance = self.spec.reporter_probability_public_figure if prominent else self.spec.reporter_probability
-            who = "reporter"
             reports = ticket.reports
-            if not ticket.source_is_report:
-                if reports is None or len(reports) == 0 or reports[-1] >= self.world.horizon:
-                    return
-                k = bisect_left(reports, now)
-                start = reports[k] if k < len(reports) else now
-        if ticket.u_appeal < chance:
-            delay = start - now - self.spec.delay * math.log1p(-ticket.u_appeal_delay)
-            event = self.world.env.timeout(delay, (ticket, who))
-            event.callbacks.append(self._file)
+            if len(reports) == 0 or reports[-1] >= self.world.horizon:
+                return
+            k = bisect_left(reports, now)
+            start = reports[k] if k < len(reports) else now
+        delay = start - now - self.spec.delay * math.log1p(-ticket.u_appeal_delay)
+        event = self.world.env.timeout(delay, (ticket, who))
+        event.callbacks.append(self._file)
 
     def _file(self, event) -> None:
         ticket, who = event._value

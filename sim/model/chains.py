@@ -113,6 +113,3 @@ class DeadlineChain(_Chain):
         if pending:
             self._schedule(*pending[0][:2])
         self._expire(value)
-
-    def __len__(self) -> int:
-        return len(self._pending)

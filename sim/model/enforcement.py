@@ -9,6 +9,7 @@ designated; otherwise their strikes are counted and the restriction is waived.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_right
 from collections import defaultdict
 
@@ -26,30 +27,24 @@ class Enforcer:
         # Strike times per account, oldest first; strikes are only ever added at the current time, so once
         # expired a strike stays expired and is dropped from the front (counts are unchanged).
         self._strikes: dict[tuple[int, int], list[float]] = {}
-        self._per_removal = policy.strikes_per_removal
+        self.per_removal = policy.strikes_per_removal
         self._expiry = policy.strike_expiry
         # The rung an account reaches with a given number of active strikes (the last rung of the sorted
-        # ladder whose threshold it meets), as parallel tuples scanned from the top.
+        # ladder whose threshold it meets): the ladder scanned from the top.
         self._rungs = tuple(reversed(self.ladder))
         self._lowest = self.ladder[0].strikes if self.ladder else None
-        # Suspension intervals per account in the order given (so by start time), with their starts and the
-        # latest end among the first k of them: whether an account was suspended at a time is one bisection.
+        # Suspension intervals per account in the order given (so by start time), and the latest end among the
+        # first k of them: whether an account was suspended at a time is one bisection.
         self.suspended: dict[tuple[int, int], list[tuple[float, float]]] = defaultdict(list)
-        self._starts: dict[tuple[int, int], list[float]] = defaultdict(list)
         self._reach: dict[tuple[int, int], list[float]] = defaultdict(list)
         self.strikes_issued = 0
         self.restrictions_issued = 0
         self.suspensions = 0
         self.waived = 0
 
-    def active_strikes(self, account: tuple[int, int], now: float) -> int:
-        """Strikes of an account that have not expired."""
-        expiry = self._expiry
-        return sum(1 for t in self._strikes.get(account, ()) if now - t < expiry)
-
     def on_removal(self, account: tuple[int, int], now: float, restrictable: bool) -> str | None:
         """Record strikes for a removal; return the restriction applied ('suspension', ...) or None."""
-        per_removal = self._per_removal
+        per_removal = self.per_removal
         if per_removal == 0:
             return None
         self.strikes_issued += per_removal
@@ -89,27 +84,26 @@ class Enforcer:
         end = now + hours
         reach = self._reach[account]
         self.suspended[account].append((now, end))
-        self._starts[account].append(now)
         reach.append(max(reach[-1], end) if reach else end)
 
     def is_suspended(self, account: tuple[int, int], at: float) -> bool:
         """Whether the account was suspended at that time."""
-        starts = self._starts.get(account)
-        if not starts:
+        intervals = self.suspended.get(account)
+        if not intervals:
             return False
-        k = bisect_right(starts, at)
+        k = bisect_right(intervals, (at, math.inf))  # intervals starting at or before `at`
         return k > 0 and self._reach[account][k - 1] > at
 
     def suspended_at(self, klass: np.ndarray, author: np.ndarray, at: np.ndarray) -> np.ndarray:
         """Whether each (class, author) account was suspended at the given time; works on arrays."""
         out = np.zeros(len(at), dtype=bool)
-        if not self._starts or len(at) == 0:
+        if not self.suspended or len(at) == 0:
             return out
         accounts = int(author.max()) + 1
         key = klass.astype(np.int64) * accounts + author
         order = np.argsort(key, kind="stable")
         sorted_key = key[order]
-        for (k, a), starts in self._starts.items():
+        for (k, a), intervals in self.suspended.items():
             if a >= accounts:
                 continue
             lo, hi = np.searchsorted(sorted_key, [k * accounts + a, k * accounts + a + 1])
@@ -117,7 +111,7 @@ class Enforcer:
                 continue
             mine = order[lo:hi]
             when = at[mine]
-            j = np.searchsorted(np.asarray(starts), when, side="right")
+            j = np.searchsorted(np.asarray(intervals)[:, 0], when, side="right")
             reach = np.asarray(self._reach[(k, a)])
             out[mine[(j > 0) & (reach[np.maximum(j - 1, 0)] > when)]] = True
         return out

@@ -456,7 +456,7 @@ class World:
             if self._is_opposition[klass]:
                 self.counts["opposition_wrongful_removals"] += 1
         enforcer = self.enforcer
-        if enforcer._per_removal == 0:
+        if enforcer.per_removal == 0:
             return
         restrictable = not self._is_public_figure[klass] or self.crisis_designated
         applied = enforcer.on_removal((klass, ticket.author), now, restrictable)
