@@ -150,10 +150,7 @@ def collect(world) -> Replication:
     kind = _column(world, "kind")
     reach, decay, severity = _column(world, "reach"), _column(world, "decay"), _column(world, "severity")
     exists = existing_mask(world, _column(world, "klass"), _column(world, "author"), created)
-    removed_at = np.full(len(created), np.inf)
-    if world.removed:
-        ids = np.fromiter(world.removed.keys(), dtype=np.int64)
-        removed_at[ids] = np.fromiter(world.removed.values(), dtype=float)
+    removed_at = np.fromiter(world.removed_at, dtype=float, count=len(created))
     end = np.minimum(removed_at, horizon)
     violating = (kind == VIOLATING) & exists
     blocks = world.government.blocks
@@ -256,6 +253,8 @@ def collect(world) -> Replication:
 def daily_views(created, end, reach, decay, horizon: float, blocks=()) -> list[float]:
     """Views of the given posts in each simulated day while they were up (none while the platform is blocked)."""
     days = int(np.ceil(horizon / 24.0))
+    if not (reach > 0).any():
+        return [0.0] * days
     previous = np.zeros(len(created))
     totals = []
     # Only posts up during day d (created before its end, not taken down before its start) gain views in

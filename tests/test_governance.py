@@ -7,6 +7,7 @@ calibration test runs scenarios/cambodia_2023.yaml as shipped.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -141,7 +142,7 @@ def test_author_appeal_restores_a_wrongful_removal():
 def record_wrongful_restored(world: World) -> bool:
     """Fewer lawful posts are down at the horizon than were ever wrongly removed: reversals put some back up."""
     kind = np.concatenate([b.kind for b in world.batches])
-    lawful_still_down = sum(1 for pid in world.removed if kind[pid] != VIOLATING)
+    lawful_still_down = sum(1 for pid, at in enumerate(world.removed_at) if at != math.inf and kind[pid] != VIOLATING)
     return lawful_still_down < world.counts["wrongful_removals"]
 
 

@@ -125,12 +125,14 @@ def _km_table(
     if t.size == 0:
         empty = np.empty(0)
         return empty, empty, empty
-    uniq, inverse, counts = np.unique(t, return_inverse=True, return_counts=True)
-    deaths = np.bincount(inverse, weights=e.astype(float), minlength=uniq.size)
-    # Number with duration >= uniq[j]: everything minus those that left strictly earlier.
-    at_risk = t.size - np.concatenate(([0], np.cumsum(counts)[:-1]))
+    order = np.argsort(t)
+    t, e = t[order], e[order]
+    first = np.flatnonzero(np.concatenate(([True], t[1:] != t[:-1])))  # where each distinct time starts
+    deaths = np.add.reduceat(e.astype(float), first)
+    # Number with duration >= a distinct time: everything minus those that left strictly earlier.
+    at_risk = t.size - first
     keep = deaths > 0
-    return uniq[keep], at_risk[keep].astype(float), deaths[keep]
+    return t[first[keep]], at_risk[keep].astype(float), deaths[keep]
 
 
 def kaplan_meier(durations: ArrayLike, observed: ArrayLike) -> tuple[np.ndarray, np.ndarray]:

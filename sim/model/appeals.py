@@ -100,7 +100,7 @@ class OversightBoard:
         ticket, selected = event._value
         world, now = self.world, self.world.env.now
         self.decision_days.append((now - selected) / 24.0)
-        up = ticket.post not in world.removed
+        up = world.is_up(ticket.post)
         wrong = ticket.violating == up
         overturn = self.rng.random() < (self.spec.overturn_if_wrong if wrong else self.spec.overturn_if_right)
         if not overturn:
@@ -194,7 +194,7 @@ class InternalAppeals:
     def _file(self, event) -> None:
         ticket, who = event._value
         world = self.world
-        if who == "reporter" and ticket.post in world.removed:
+        if who == "reporter" and not world.is_up(ticket.post):
             return
         self.filed += 1
         ticket.appeal = who

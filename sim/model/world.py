@@ -12,6 +12,7 @@ The scenario is read-only here; everything that changes lives in this object and
 from __future__ import annotations
 
 import gc
+import math
 from bisect import bisect_left, bisect_right
 from itertools import repeat
 from operator import attrgetter
@@ -122,7 +123,7 @@ class World:
         self.batches: list[PostBatch] = []
         self.offsets: list[int] = []
         self.n_posts = 0
-        self.removed: dict[int, float] = {}
+        self.removed_at: list[float] = []  # by post id: when the post was taken down (inf while it is up)
         self.tracked_ids: dict[int, str] = {}
         self.timeline: list[tuple[str, float, str, str]] = []
         self.series: dict[str, list[float]] = {"queue_length": [], "cross_check_queue_length": [], "grievance": []}
@@ -248,6 +249,7 @@ class World:
         self.batches.append(batch)
         self.offsets.append(offset)
         self.n_posts += len(batch)
+        self.removed_at += repeat(math.inf, len(batch))
         enter = np.flatnonzero(entry < self.horizon)
         if len(enter):
             times = entry[enter]
@@ -440,11 +442,11 @@ class World:
     def remove(self, ticket: Ticket, how: str) -> None:
         """Take a post down and enforce against its author."""
         now = self.env._now
-        removed = self.removed
+        removed_at = self.removed_at
         post = ticket.post
-        if post in removed:
+        if removed_at[post] != math.inf:
             return
-        removed[post] = now
+        removed_at[post] = now
         tracked = ticket.tracked
         if tracked:
             self._trace(post, now, "removed", how)
@@ -465,8 +467,13 @@ class World:
 
     def restore(self, ticket: Ticket, how: str) -> None:
         """Put a removed post back up (an appeal or the board reversed the removal)."""
-        if self.removed.pop(ticket.post, None) is not None:
+        if self.removed_at[ticket.post] != math.inf:
+            self.removed_at[ticket.post] = math.inf
             self.trace_if(ticket, "restored", how)
+
+    def is_up(self, post: int) -> bool:
+        """Whether a post is up now (never removed, or restored)."""
+        return self.removed_at[post] == math.inf
 
     def suspend_public_figure(self, ticket: Ticket, hours: float) -> None:
         """The platform accepts the board's recommendation: a crisis is designated and the account suspended."""
