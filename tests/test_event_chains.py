@@ -48,6 +48,34 @@ def test_arrival_chain_runs_in_the_order_of_separate_timeouts():
     assert chain.remaining() == 0
 
 
+def test_arrival_chain_keeps_the_order_when_deliveries_schedule_events():
+    """Each delivery schedules a follow-up (as opening a ticket schedules its review), often at the time of
+    the chain's next item or the same time: the chain must still yield to whatever comes first."""
+    rng = np.random.default_rng(5)
+    times = np.sort(rng.integers(0, 60, 3 * CHUNK)).astype(float)
+    delays = rng.integers(0, 3, len(times)).astype(float)
+
+    def simulate(use_chain: bool) -> list:
+        env, log = simpy.Environment(), []
+
+        def deliver(i):
+            log.append((env.now, "in", i))
+            env.timeout(delays[i], i).callbacks.append(lambda ev: log.append((env.now, "out", ev.value)))
+
+        if use_chain:
+            order = np.arange(len(times))
+            ArrivalChain(env, times, order, lambda a, b: order[a:b].tolist(), deliver)
+        else:
+            for i, t in enumerate(times):
+                env.timeout(t, i).callbacks.append(lambda ev: deliver(ev.value))
+        env.run(until=50.0)
+        return log
+
+    expected = simulate(False)
+    assert simulate(True) == expected
+    assert any(a[0] == b[0] and a[1] != b[1] for a, b in zip(expected, expected[1:]))  # ties were exercised
+
+
 def test_deadline_chain_runs_in_the_order_of_separate_timeouts():
     rng = np.random.default_rng(4)
     starts = np.sort(rng.integers(0, 30, 300)).astype(float)

@@ -4,7 +4,8 @@ A day's batch can hold tens of thousands of posts that will enter review over th
 days, and every reported post sets an auto-close timer a week ahead. A timeout for each would
 fill SimPy's heap with them, making every heap operation of the run pay for their number. A
 chain keeps such items in time order itself and puts only the earliest on the heap, as an event
-that is pushed again for the next item when it fires. Each item keeps the key (time, priority,
+that is pushed again for the next item when it fires (or, when that item is the earliest event
+left anyway, runs it at once as SimPy's loop would next). Each item keeps the key (time, priority,
 event id) its own timeout would have had, the id taken when the item is created, so events run
 in exactly the order separate timeouts would give and results do not change.
 """
@@ -73,16 +74,26 @@ class ArrivalChain(_Chain):
         self._pending = pending
 
     def _fire(self, event: Event) -> None:
+        env = self.env
+        queue = env._queue
+        deliver = self._deliver
         pending = self._pending
-        row = pending.pop()[2]
-        if not pending and self._loaded < len(self._times):
-            self._load()
-            pending = self._pending
-        if pending:
+        while True:
+            row = pending.pop()[2]
+            if not pending and self._loaded < len(self._times):
+                self._load()
+                pending = self._pending
+            deliver(row)
+            if not pending:
+                return
             time, event_id, _ = pending[-1]
-            event.callbacks = [self._fire]
-            heappush(self.env._queue, (time, NORMAL, event_id, event))  # self._schedule(time, event_id), inlined
-        self._deliver(row)
+            if queue and (time, NORMAL, event_id) > queue[0]:
+                event.callbacks = [self._fire]
+                heappush(queue, (time, NORMAL, event_id, event))  # self._schedule(time, event_id), inlined
+                return
+            # The next item is the earliest event there is, so SimPy would run it next: run it now, without
+            # the round trip through the heap (its event id was taken when the chain was made).
+            env._now = time
 
     def remaining(self) -> int:
         """Posts of the batch not yet handed over."""
