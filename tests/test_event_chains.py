@@ -13,7 +13,7 @@ import simpy
 from sim.model.chains import CHUNK, ArrivalChain, DeadlineChain
 from sim.model.enforcement import Enforcer
 from sim.model.streams import Streams, replication_seed
-from sim.model.world import World
+from sim.model.world import World, run_until
 from sim.scenario.schema import Enforcement
 from tests.conftest import ROOT
 
@@ -138,3 +138,36 @@ def test_a_run_leaves_no_cyclic_garbage(path):
     assert world.counts["tickets"] > 100
     assert found == 0, f"the run made cyclic garbage: {kinds}"
     assert gc.isenabled()
+
+
+def test_run_until_is_simpy_run_until():
+    """The world's own loop runs the same events as Environment.run(until=...), stops at the same point
+    (events at the horizon itself are left), and still raises what a process raised."""
+
+    def simulate(run) -> tuple[list, float]:
+        env, log = simpy.Environment(), []
+        for t in [0.0, 1.0, 2.5, 2.5, 4.0, 5.0, 7.0]:
+            env.timeout(t, t).callbacks.append(lambda ev: log.append((env.now, ev.value)))
+
+        def ticker():
+            while True:
+                log.append((env.now, "tick"))
+                yield env.timeout(1.0)
+
+        env.process(ticker())
+        run(env, 5.0)
+        return log, env.now
+
+    expected = simulate(lambda env, h: env.run(until=h))
+    assert simulate(run_until) == expected
+    assert expected[1] == 5.0 and (5.0, 5.0) not in expected[0]
+
+    env = simpy.Environment()
+
+    def failing():
+        yield env.timeout(1.0)
+        raise KeyError("broken")
+
+    env.process(failing())
+    with pytest.raises(KeyError, match="broken"):
+        run_until(env, 3.0)

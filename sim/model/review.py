@@ -242,7 +242,8 @@ class ReviewerPool:
         self.on_duty = on_duty
         self.hours_of = hours_of
         self._spare: list[Event] = []  # review events done with, used again for the next reviews
-        self._on_finish = self._finish
+        # SimPy's loop only reads an event's callback list, so every review shares this one.
+        self._finish_callbacks = [self._finish]
         self.decide = decide
         self.horizon = horizon
         self.slowdown = 1.0
@@ -295,7 +296,7 @@ class ReviewerPool:
                 review = Event(env)
                 review._ok = True
         review._value = ticket
-        review.callbacks = [self._on_finish]
+        review.callbacks = self._finish_callbacks
         heappush(env._queue, (end, NORMAL, next(env._eid), review))
 
     def _finish(self, review: Event) -> None:
