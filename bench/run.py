@@ -6,8 +6,11 @@
 
 Every speed is also given as a ratio to the idiomatic SimPy M/M/c reference timed in the same
 run, because only ratios measured in the same process are comparable on a shared machine.
-Memory is the peak resident-set-size increase during the call (psutil RSS sampled every 5 ms,
-minus RSS at the start), so numpy arrays count as well as Python objects.
+The table's rows are timed in interleaved rounds (each round runs every row once, in table
+order; 3 rounds in the full suite, 1 with --quick), so that a disturbance from another process
+hits all rows alike, and each row keeps its fastest run. Memory is the peak resident-set-size
+increase during a row's first run (psutil RSS sampled every 5 ms, minus RSS at the start), so
+numpy arrays count as well as Python objects; later runs reuse memory the first left behind.
 """
 
 from __future__ import annotations
@@ -38,10 +41,10 @@ C, LAM, MU, SEED = 20, 18.0, 1.0, 12345
 
 FULL = {"bare": 1_000_000, "customers": 200_000, "mmc_h": "11100h", "baseline": [], "cambodia": [],
         "scale_h": "1d", "scales": (1, 10, 100), "reps": (1, 4, 16), "rep_h": "2d", "pool_h": "90d", "pool_n": 16,
-        "pool_work_s": 40}
+        "pool_work_s": 40, "repeats": 3}
 QUICK = {"bare": 200_000, "customers": 20_000, "mmc_h": "1110h", "baseline": ["horizon=10d"],
          "cambodia": ["horizon=5d"], "scale_h": "12h", "scales": (1, 10, 100), "reps": (1, 4, 16), "rep_h": "12h",
-         "pool_h": "4d", "pool_n": 8, "pool_work_s": 0}
+         "pool_h": "4d", "pool_n": 8, "pool_work_s": 0, "repeats": 1}
 
 
 class PeakRSS:
@@ -120,58 +123,128 @@ def scaled(scenario, factor: float):
 
 
 def row(name: str, item: str, items: float, seconds: float, events: int | None, peak: int | None,
-        ref_rate: float | None, note: str = "") -> dict[str, Any]:
+        ref_rate: float | None, note: str = "", runs: int = 1) -> dict[str, Any]:
+    """One row of the table (as saved in the JSON): rate, events per item and ratio to ``ref_rate``;
+    ``runs`` is the number of runs ``seconds`` is the best of."""
     rate = items / seconds if seconds > 0 else float("nan")
     return {"name": name, "item": item, "items": items, "seconds": seconds, "items_per_s": rate,
             "events_per_item": (events / items) if events and items else None,
             "ratio_to_idiomatic": rate / ref_rate if ref_rate else None, "peak_rss_mb": None if peak is None else peak / 2**20,
-            "note": note}
+            "note": note, "runs": runs}
+
+
+def best_of_rounds(measurements: dict[str, Callable[[], dict[str, Any] | None]], repeats: int,
+                   log=print) -> dict[str, dict[str, Any]]:
+    """Run every measurement once per round, in the given order, for ``repeats`` rounds, so that a
+    disturbance on the machine hits all of them alike; per name, keep the run with the smallest
+    ``"seconds"``.
+
+    Each measurement returns a dict with ``"seconds"`` and ``"peak_rss"``, or None to drop out (it is
+    not run again; a name that never returned a dict is missing from the result). The kept dict's
+    ``"peak_rss"`` is that of the first run, since later runs reuse memory the first left behind, and
+    ``"runs"`` counts the runs it is the best of. Discarded runs are not kept.
+    """
+    best: dict[str, dict[str, Any]] = {}
+    active = dict(measurements)
+    for n in range(1, repeats + 1):
+        for name, measure in list(active.items()):
+            log(f"{name} (run {n} of {repeats}) ...")
+            result = measure()
+            if result is None:
+                del active[name]
+                continue
+            kept = best.get(name)
+            if kept is None:
+                best[name] = {**result, "runs": 1}
+            elif result["seconds"] < kept["seconds"]:
+                best[name] = {**result, "peak_rss": kept["peak_rss"], "runs": kept["runs"] + 1}
+            else:
+                kept["runs"] += 1
+            del result  # not held during the next run
+    return best
+
+
+def _reference(fn: Callable[[], dict[str, Any] | None]) -> Callable[[], dict[str, Any] | None]:
+    """A measurement for ``best_of_rounds``: fn()'s own result (timed by fn itself, None stays None),
+    with the peak RSS increase during the call."""
+
+    def measure():
+        result, _, peak = timed(fn)
+        return None if result is None else {**result, "peak_rss": peak}
+
+    return measure
+
+
+def _modsim(path: Path, sets: list[str]) -> Callable[[], dict[str, Any]]:
+    """A measurement for ``best_of_rounds``: ``modsim_world`` without the world, released at once so that
+    it holds no memory (and gives the cycle collector nothing to walk) during the following runs."""
+
+    def measure():
+        m = modsim_world(path, list(sets))
+        m.pop("world").release()
+        return m
+
+    return measure
 
 
 def run_suite(quick: bool, dask: bool = True, log=print) -> dict[str, Any]:
+    """Every measurement of the suite (``QUICK`` or ``FULL`` sizes): the table's rows, each the best of
+    ``repeats`` interleaved runs, then the scaling and parallel sections."""
     cfg = QUICK if quick else FULL
     rows: list[dict[str, Any]] = []
     notes: list[str] = []
+    ciw_errors: list[str] = []
 
-    log("bare SimPy loop ...")
-    bare, _, bare_peak = timed(lambda: bare_simpy_timeouts(cfg["bare"]))
-    log("idiomatic SimPy M/M/c ...")
-    ref, _, ref_peak = timed(lambda: idiomatic_simpy_mmc(C, LAM, MU, cfg["customers"], SEED))
+    def ciw():
+        try:
+            return _reference(lambda: ciw_mmc(C, LAM, MU, cfg["customers"], SEED))()
+        except Exception as exc:  # noqa: BLE001 - an optional reference
+            ciw_errors.append(f"Ciw failed: {exc}")
+            return None
+
+    modsim_files = (("baseline.yaml", BASELINE, cfg["baseline"]), ("cambodia_2023.yaml", CAMBODIA, cfg["cambodia"]))
+    measurements = {"bare SimPy loop": _reference(lambda: bare_simpy_timeouts(cfg["bare"])),
+                    "idiomatic SimPy M/M/c": _reference(lambda: idiomatic_simpy_mmc(C, LAM, MU, cfg["customers"], SEED)),
+                    "Ciw M/M/c": ciw,
+                    "modsim mmc.yaml": _modsim(MMC, [f"horizon={cfg['mmc_h']}"])}
+    for label, path, sets in modsim_files:
+        if path.exists():
+            measurements[f"modsim {label}"] = _modsim(path, sets)
+        else:
+            notes.append(f"{label} skipped: {path.relative_to(ROOT)} does not exist yet")
+    best = best_of_rounds(measurements, cfg["repeats"], log)
+
+    bare, ref = best["bare SimPy loop"], best["idiomatic SimPy M/M/c"]
     ref_rate = ref["items_per_s"]
-    rows.append(row("bare SimPy loop (timeouts)", "timeout", bare["n"], bare["seconds"], bare["events"], bare_peak,
-                    None, "1 event per item; the event-loop ceiling"))
-    rows[-1]["ratio_to_idiomatic"] = None
+    rows.append(row("bare SimPy loop (timeouts)", "timeout", bare["n"], bare["seconds"], bare["events"],
+                    bare["peak_rss"], None, "1 event per item; the event-loop ceiling", bare["runs"]))
     rows.append(row(f"idiomatic SimPy M/M/{C} rho=0.9", "customer", ref["items"], ref["seconds"], ref["events"],
-                    ref_peak, ref_rate, f"Wq {ref['mean_wait']:.3f} h"))
-    log("Ciw M/M/c ...")
-    try:
-        ciw_ref, _, ciw_peak = timed(lambda: ciw_mmc(C, LAM, MU, cfg["customers"], SEED))
-    except Exception as exc:  # noqa: BLE001 - an optional reference
-        ciw_ref, notes = None, [*notes, f"Ciw failed: {exc}"]
-    if ciw_ref is None:
+                    ref["peak_rss"], ref_rate, f"Wq {ref['mean_wait']:.3f} h", ref["runs"]))
+    ciw_ref = best.get("Ciw M/M/c")
+    if ciw_ref is not None:
+        rows.append(row(f"Ciw M/M/{C} rho=0.9", "customer", ciw_ref["items"], ciw_ref["seconds"], None,
+                        ciw_ref["peak_rss"], ref_rate, f"Wq {ciw_ref['mean_wait']:.3f} h; Ciw has no event count",
+                        ciw_ref["runs"]))
+    notes.extend(ciw_errors)
+    if ciw_ref is None and not ciw_errors:
         notes.append("Ciw reference skipped (not installed: pip install -e .[bench])")
-    else:
-        rows.append(row(f"Ciw M/M/{C} rho=0.9", "customer", ciw_ref["items"], ciw_ref["seconds"], None, ciw_peak,
-                        ref_rate, f"Wq {ciw_ref['mean_wait']:.3f} h; Ciw has no event count"))
 
-    log("modsim M/M/c ...")
-    m = modsim_world(MMC, [f"horizon={cfg['mmc_h']}"])
+    m = best["modsim mmc.yaml"]
     out = m["record"].outcomes
     rows.append(row(f"modsim mmc.yaml c=20 rho=0.9 {cfg['mmc_h']}", "ticket reviewed", out["reviews"], m["seconds"],
-                    m["events"], m["peak_rss"], ref_rate, f"Wq {out['queue_wait_mean_h']:.3f} h; incl. collect()"))
-    for label, path, sets in (("baseline.yaml", BASELINE, cfg["baseline"]), ("cambodia_2023.yaml", CAMBODIA, cfg["cambodia"])):
-        if not path.exists():
-            notes.append(f"{label} skipped: {path.relative_to(ROOT)} does not exist yet")
+                    m["events"], m["peak_rss"], ref_rate, f"Wq {out['queue_wait_mean_h']:.3f} h; incl. collect()",
+                    m["runs"]))
+    for label, _, sets in modsim_files:
+        m = best.get(f"modsim {label}")
+        if m is None:
             continue
-        log(f"modsim {label} ...")
-        m = modsim_world(path, list(sets))
         out = m["record"].outcomes
         suffix = f" {' '.join(sets)}" if sets else ""
         rows.append(row(f"modsim {label}{suffix}", "ticket", out["tickets"], m["seconds"], m["events"], m["peak_rss"],
                         ref_rate, f"{out['reports_filed']:,.0f} reports filed = "
-                        f"{out['reports_filed'] / m['seconds']:,.0f} reports/s"))
+                        f"{out['reports_filed'] / m['seconds']:,.0f} reports/s", m["runs"]))
 
-    results: dict[str, Any] = {"rows": rows, "notes": notes}
+    results: dict[str, Any] = {"rows": rows, "notes": notes, "repeats": cfg["repeats"]}
     if BASELINE.exists():
         results["scaling_reports"] = scale_reports(cfg, log)
         results["scaling_replications"] = scale_replications(cfg, log)
@@ -180,6 +253,8 @@ def run_suite(quick: bool, dask: bool = True, log=print) -> dict[str, Any]:
 
 
 def scale_reports(cfg, log) -> list[dict[str, Any]]:
+    """Time and allocated memory of one replication of baseline.yaml as posting and reviewers grow by
+    each factor in ``cfg["scales"]``."""
     import sim
 
     base = sim.load_scenario(BASELINE, [f"horizon={cfg['scale_h']}"])
@@ -214,6 +289,7 @@ def allocated_peak(fn: Callable[[], Any]) -> int:
 
 
 def scale_replications(cfg, log) -> list[dict[str, Any]]:
+    """Time and allocated memory of ``sim.run`` (serial) for each replication count in ``cfg["reps"]``."""
     import sim
 
     scenario = sim.load_scenario(BASELINE, [f"horizon={cfg['rep_h']}"])
@@ -389,13 +465,22 @@ def _fmt(x, spec: str, dash: str = "-") -> str:
 
 def render(results: dict[str, Any]) -> str:
     """The one table, then the scaling and parallel sections."""
-    lines = [f"{'row':<44} {'item':<16} {'items':>9} {'items/s':>10} {'ev/item':>7} {'x idiom':>7} "
-             f"{'wall s':>7} {'peak MB':>8}  note"]
-    lines.append("-" * len(lines[0]))
+    header = (f"{'row':<44} {'item':<16} {'items':>9} {'items/s':>10} {'ev/item':>7} {'x idiom':>7} "
+              f"{'wall s':>7} {'peak MB':>8}  note")
+    lines = []
+    repeats = results.get("repeats")
+    if repeats == 1:
+        lines.append("rows timed in one run each")
+    elif repeats:
+        lines.append(f"rows timed as the best of {repeats} runs, interleaved (each round runs every row once, "
+                     "in this order); peak MB from each row's first run")
+    lines += [header, "-" * len(header)]
     for r in results["rows"]:
+        runs = r.get("runs", repeats)
+        odd = f" (best of {runs} runs only)" if runs != repeats else ""  # e.g. Ciw failing after its first run
         lines.append(f"{r['name']:<44} {r['item']:<16} {r['items']:>9,.0f} {r['items_per_s']:>10,.0f} "
                      f"{_fmt(r['events_per_item'], '7.2f'):>7} {_fmt(r['ratio_to_idiomatic'], '7.2f'):>7} "
-                     f"{r['seconds']:>7.2f} {_fmt(r['peak_rss_mb'], '8.1f'):>8}  {r['note']}")
+                     f"{r['seconds']:>7.2f} {_fmt(r['peak_rss_mb'], '8.1f'):>8}  {r['note']}{odd}")
     if "scaling_reports" in results:
         lines.append("")
         lines.append("scaling in reports (baseline, posts_per_day and reviewers x factor; wall: best of two runs):")

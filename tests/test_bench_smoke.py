@@ -16,9 +16,33 @@ def test_quick_table_has_every_row(monkeypatch):
     assert any(n.startswith("modsim baseline.yaml") for n in names)
     for r in results["rows"]:
         assert r["items"] > 0 and r["seconds"] > 0
+        assert r["runs"] == 1  # quick mode: one round
         if r["name"].startswith("modsim"):
             assert r["events_per_item"] is not None and 1.0 <= r["events_per_item"] < 10.0
     assert [s["factor"] for s in results["scaling_reports"]] == [1, 10]
     assert [s["replications"] for s in results["scaling_replications"]] == [1, 2]
     assert results["parallel"]["same_tables"]
     assert "modsim mmc.yaml" in bench.render(results)
+
+
+def test_best_of_rounds_interleaves_and_keeps_the_fastest():
+    calls = []
+    times = {"a": iter([3.0, 1.0, 2.0]), "b": iter([1.0, 2.0, 3.0])}
+
+    def measure(name):
+        def go():
+            calls.append(name)
+            seconds = next(times[name])
+            return {"seconds": seconds, "peak_rss": int(seconds * 10)}
+        return go
+
+    def once():  # returns None: drops out after its first call
+        calls.append("c")
+
+    logged = []
+    best = bench.best_of_rounds({"a": measure("a"), "b": measure("b"), "c": once}, 3, logged.append)
+    assert calls == ["a", "b", "c", "a", "b", "a", "b"]
+    assert logged[3] == "a (run 2 of 3) ..."
+    assert best["a"] == {"seconds": 1.0, "peak_rss": 30, "runs": 3}  # fastest time, first run's memory
+    assert best["b"] == {"seconds": 1.0, "peak_rss": 10, "runs": 3}
+    assert "c" not in best
