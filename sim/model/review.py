@@ -7,7 +7,9 @@ ends, reviewers finish what they hold and leave. A later report on a waiting tic
 priority (the ticket is pushed again and its older heap entry ignored), not the load.
 
 A priority policy is an object with one method, ``priority(ticket, now) -> float`` (higher is
-served first; ties in order of arrival) and a flag saying whether duplicate reports change it.
+served first; ties in order of arrival), and flags saying whether duplicate reports change it
+(``uses_reports``) and whether it reads the classifier's probability ``p_violating``
+(``uses_scores``; tickets carry NaN there otherwise, as it is not worked out).
 """
 
 from __future__ import annotations
@@ -83,6 +85,7 @@ class Fifo:
     """First in, first out: the order in which tickets arrived."""
 
     uses_reports = False
+    uses_scores = False
     constant = True
 
     def priority(self, ticket: Ticket, now: float) -> float:
@@ -94,6 +97,7 @@ class _Boosted:
     """Shared part of the ranked policies: duplicate reports multiply the base priority."""
 
     uses_reports = True
+    uses_scores = False
 
     def __init__(self, report_boost: float):
         self.report_boost = report_boost
@@ -124,6 +128,8 @@ class PredictedViews(_Boosted):
 
 class ExpectedHarm(_Boosted):
     """Severity times remaining views times the classifier's probability of violation."""
+
+    uses_scores = True
 
     def base(self, ticket: Ticket, now: float) -> float:
         """Expected severity-weighted views prevented by acting now."""

@@ -40,6 +40,7 @@ DAY = 24.0
 _POST, _KLASS, _AUTHOR, _SOURCE_IS_REPORT = (INT_FIELDS.index(name) for name in ("post", "klass", "author",
                                                                                  "source_is_report"))
 _CREATED = FLOAT_FIELDS.index("created")
+KINDS = np.array([VIOLATING, BENIGN_REPORTED, BENIGN_FLAGGED, BENIGN_GOVERNMENT], dtype=np.int64)
 NO_REPORTS: tuple[float, ...] = ()  # the report times of a post nobody reports
 
 
@@ -211,12 +212,9 @@ class World:
         n_gov = 0
         if self.government_targets[cls.index] and government.targets:
             n_gov = rng.poisson(government.lawful_flags_per_day * days * self._target_share(cls))
-        kinds = np.concatenate([
-            np.full(rng.poisson(violating), VIOLATING),
-            np.full(rng.poisson(benign * spec.benign_report_rate), BENIGN_REPORTED),
-            np.full(rng.poisson(benign * self.classifier.false_positive_rate), BENIGN_FLAGGED),
-            np.full(n_gov, BENIGN_GOVERNMENT),
-        ]).astype(np.int64)
+        counts = (rng.poisson(violating), rng.poisson(benign * spec.benign_report_rate),
+                  rng.poisson(benign * self.classifier.false_positive_rate), n_gov)
+        kinds = np.repeat(KINDS, counts)
         if len(kinds) == 0:
             return
         batch = cls.draw(rng, kinds, t0, t1, self._pool_spec(spec.language).handling_time,
@@ -267,7 +265,9 @@ class World:
                       & self.government_targets[batch.klass]) | (batch.kind == BENIGN_GOVERNMENT)
         entry, source = entry_times(batch, flagged, trusted, detection.trusted_flaggers.delay, government,
                                     detection.government.delay, rng)
-        batch.p_violating = self.classifier.scores(batch.kind, u[:, 0])
+        # The classifier's belief is worked out only for a policy that ranks by it (NaN otherwise).
+        batch.p_violating = (self.classifier.probabilities(self.classifier.scores(batch.kind, u[:, 0]))
+                             if self.policy.uses_scores else np.full(len(batch), np.nan))
         offset = self.n_posts
         self.batches.append(batch)
         self.offsets.append(offset)
@@ -290,7 +290,7 @@ class World:
             offset + np.arange(len(batch)), batch.klass, batch.author, batch.severity, batch.kind == VIOLATING,
             source == REPORT, source == GOVERNMENT, np.arange(len(batch))))[posts]
         floats = np.column_stack((
-            batch.created, batch.reach, batch.decay, self.classifier.probabilities(batch.p_violating),
+            batch.created, batch.reach, batch.decay, batch.p_violating,
             batch.uniforms[:, 1], batch.review_hours, batch.appeal_uniforms[:, 0]))[posts]
         flat, first, last = batch.report_flat, batch.report_bounds[posts], batch.report_bounds[posts + 1]
 
