@@ -10,7 +10,8 @@ The table's rows are timed in interleaved rounds (each round runs every row once
 order; 3 rounds in the full suite, 1 with --quick), so that a disturbance from another process
 hits all rows alike, and each row keeps its fastest run. Memory is the peak resident-set-size
 increase during a row's first run (psutil RSS sampled every 5 ms, minus RSS at the start), so
-numpy arrays count as well as Python objects; later runs reuse memory the first left behind.
+numpy arrays count as well as Python objects; later runs reuse memory the first left behind, and
+run without the sampling thread, whose turns at the GIL slow the timed code by a few per cent.
 """
 
 from __future__ import annotations
@@ -78,16 +79,21 @@ class PeakRSS:
             self.peak = self._top - self._start
 
 
-def timed(fn: Callable[[], Any]) -> tuple[Any, float, int | None]:
-    """Result, wall seconds and peak RSS increase of fn()."""
-    with PeakRSS() as memory:
+def timed(fn: Callable[[], Any], memory: bool = True) -> tuple[Any, float, int | None]:
+    """Result, wall seconds and peak RSS increase of fn() (None without `memory`: the sampling thread takes the
+    GIL every 5 ms, which costs the timed code a few per cent, unevenly)."""
+    if not memory:
+        start = time.perf_counter()
+        result = fn()
+        return result, time.perf_counter() - start, None
+    with PeakRSS() as sampler:
         start = time.perf_counter()
         result = fn()
         seconds = time.perf_counter() - start
-    return result, seconds, memory.peak
+    return result, seconds, sampler.peak
 
 
-def modsim_world(path: Path, sets: list[str], seed: int = 1, index: int = 0) -> dict[str, Any]:
+def modsim_world(path: Path, sets: list[str], seed: int = 1, index: int = 0, memory: bool = True) -> dict[str, Any]:
     """One replication through modsim's own API, counting SimPy events and items."""
     import sim
     from sim.metrics import collect
@@ -101,7 +107,7 @@ def modsim_world(path: Path, sets: list[str], seed: int = 1, index: int = 0) -> 
         world.run()
         return world, collect(world)
 
-    (world, record), seconds, peak = timed(go)
+    (world, record), seconds, peak = timed(go, memory)
     return {"world": world, "record": record, "seconds": seconds, "peak_rss": peak,
             "events": processed_events(world.env)}
 
@@ -133,14 +139,16 @@ def row(name: str, item: str, items: float, seconds: float, events: int | None, 
             "note": note, "runs": runs}
 
 
-def best_of_rounds(measurements: dict[str, Callable[[], dict[str, Any] | None]], repeats: int,
+def best_of_rounds(measurements: dict[str, Callable[[bool], dict[str, Any] | None]], repeats: int,
                    log=print) -> dict[str, dict[str, Any]]:
     """Run every measurement once per round, in the given order, for ``repeats`` rounds, so that a
     disturbance on the machine hits all of them alike; per name, keep the run with the smallest
     ``"seconds"``.
 
-    Each measurement returns a dict with ``"seconds"`` and ``"peak_rss"``, or None to drop out (it is
-    not run again; a name that never returned a dict is missing from the result). The kept dict's
+    Each measurement is called as ``measure(memory)``, with ``memory`` true in the first round only: it
+    then samples the peak RSS too, which slows the timed code a little, so later rounds time it
+    undisturbed. It returns a dict with ``"seconds"`` and ``"peak_rss"``, or None to drop out (it is not
+    run again; a name that never returned a dict is missing from the result). The kept dict's
     ``"peak_rss"`` is that of the first run, since later runs reuse memory the first left behind, and
     ``"runs"`` counts the runs it is the best of. Discarded runs are not kept.
     """
@@ -149,7 +157,7 @@ def best_of_rounds(measurements: dict[str, Callable[[], dict[str, Any] | None]],
     for n in range(1, repeats + 1):
         for name, measure in list(active.items()):
             log(f"{name} (run {n} of {repeats}) ...")
-            result = measure()
+            result = measure(n == 1)
             if result is None:
                 del active[name]
                 continue
@@ -164,23 +172,23 @@ def best_of_rounds(measurements: dict[str, Callable[[], dict[str, Any] | None]],
     return best
 
 
-def _reference(fn: Callable[[], dict[str, Any] | None]) -> Callable[[], dict[str, Any] | None]:
+def _reference(fn: Callable[[], dict[str, Any] | None]) -> Callable[[bool], dict[str, Any] | None]:
     """A measurement for ``best_of_rounds``: fn()'s own result (timed by fn itself, None stays None),
-    with the peak RSS increase during the call."""
+    with the peak RSS increase during the call if asked for."""
 
-    def measure():
-        result, _, peak = timed(fn)
+    def measure(memory: bool):
+        result, _, peak = timed(fn, memory)
         return None if result is None else {**result, "peak_rss": peak}
 
     return measure
 
 
-def _modsim(path: Path, sets: list[str]) -> Callable[[], dict[str, Any]]:
+def _modsim(path: Path, sets: list[str]) -> Callable[[bool], dict[str, Any]]:
     """A measurement for ``best_of_rounds``: ``modsim_world`` without the world, released at once so that
     it holds no memory (and gives the cycle collector nothing to walk) during the following runs."""
 
-    def measure():
-        m = modsim_world(path, list(sets))
+    def measure(memory: bool):
+        m = modsim_world(path, list(sets), memory=memory)
         m.pop("world").release()
         return m
 
@@ -195,9 +203,9 @@ def run_suite(quick: bool, dask: bool = True, log=print) -> dict[str, Any]:
     notes: list[str] = []
     ciw_errors: list[str] = []
 
-    def ciw():
+    def ciw(memory: bool):
         try:
-            return _reference(lambda: ciw_mmc(C, LAM, MU, cfg["customers"], SEED))()
+            return _reference(lambda: ciw_mmc(C, LAM, MU, cfg["customers"], SEED))(memory)
         except Exception as exc:  # noqa: BLE001 - an optional reference
             ciw_errors.append(f"Ciw failed: {exc}")
             return None
@@ -473,7 +481,7 @@ def render(results: dict[str, Any]) -> str:
         lines.append("rows timed in one run each")
     elif repeats:
         lines.append(f"rows timed as the best of {repeats} runs, interleaved (each round runs every row once, "
-                     "in this order); peak MB from each row's first run")
+                     "in this order); peak MB from each row's first run, the only one with the memory sampler running")
     lines += [header, "-" * len(header)]
     for r in results["rows"]:
         runs = r.get("runs", repeats)

@@ -26,22 +26,24 @@ def test_quick_table_has_every_row(monkeypatch):
 
 
 def test_best_of_rounds_interleaves_and_keeps_the_fastest():
-    calls = []
+    calls, sampled = [], []
     times = {"a": iter([3.0, 1.0, 2.0]), "b": iter([1.0, 2.0, 3.0])}
 
     def measure(name):
-        def go():
+        def go(memory):
             calls.append(name)
+            sampled.append(memory)
             seconds = next(times[name])
             return {"seconds": seconds, "peak_rss": int(seconds * 10)}
         return go
 
-    def once():  # returns None: drops out after its first call
+    def once(memory):  # returns None: drops out after its first call
         calls.append("c")
 
     logged = []
     best = bench.best_of_rounds({"a": measure("a"), "b": measure("b"), "c": once}, 3, logged.append)
     assert calls == ["a", "b", "c", "a", "b", "a", "b"]
+    assert sampled == [True, True, False, False, False, False]  # memory is sampled in the first round only
     assert logged[3] == "a (run 2 of 3) ..."
     assert best["a"] == {"seconds": 1.0, "peak_rss": 30, "runs": 3}  # fastest time, first run's memory
     assert best["b"] == {"seconds": 1.0, "peak_rss": 10, "runs": 3}
