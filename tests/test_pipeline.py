@@ -40,9 +40,8 @@ def test_daily_views_add_up_to_the_exposure_before_removal():
 def _ticket(i, severity, reach=1000.0, created=0.0, decay=10.0, p=0.5, reports=None):
     fields = dict(post=i, klass=0, author=i, severity=severity, violating=1, source_is_report=1, government_flag=0,
                   index=i, created=created, reach=reach, decay=decay, p_violating=p)
-    row = ([fields[name] for name in INT_FIELDS], [fields.get(name, 0.5) for name in FLOAT_FIELDS],
-           sorted(reports or []), None)
-    return Ticket(row, entered=0.0)
+    return Ticket([fields[name] for name in INT_FIELDS], [fields.get(name, 0.5) for name in FLOAT_FIELDS],
+                  sorted(reports or []), None, entered=0.0)
 
 
 def _order(policy_name, tickets, boost=0.25):

@@ -45,12 +45,12 @@ class ArrivalChain(_Chain):
     """The posts of one batch that will enter review, handed to `deliver` one by one at their entry times.
 
     `times` are the entry times sorted (stably), `order` the posts' positions in the batch's row order
-    (the order their event ids are taken in), and `rows(start, end)` the Python rows of the sorted
-    posts start to end. Rows are made a chunk at a time, just before they are needed, so memory and
-    cache use do not grow with the size of a batch."""
+    (the order their event ids are taken in), and `items(start, end)` what is handed over for the
+    sorted posts start to end (the tickets). Items are made a chunk at a time, just before they are
+    needed, so memory and cache use do not grow with the size of a batch."""
 
     def __init__(self, env: Environment, times: np.ndarray, order: np.ndarray,
-                 rows: Callable[[int, int], list], deliver: Callable[[Any], None]):
+                 items: Callable[[int, int], list], deliver: Callable[[Any], None]):
         super().__init__(env)
         n = len(times)
         if n == 0:
@@ -59,17 +59,17 @@ class ArrivalChain(_Chain):
         env._eid = itertools.count(first_id + n)  # the ids n separate timeouts would have taken, in row order
         self._times = times
         self._ids = first_id + order
-        self._rows = rows
+        self._items = items
         self._deliver = deliver
         self._loaded = 0
-        self._pending: list[tuple] = []  # (time, id, row) of the current chunk, the next one last
+        self._pending: list[tuple] = []  # (time, id, item) of the current chunk, the next one last
         self._load()
         self._schedule(*self._pending[-1][:2])
 
     def _load(self) -> None:
         start, end = self._loaded, min(self._loaded + CHUNK, len(self._times))
         self._loaded = end
-        pending = list(zip(self._times[start:end].tolist(), self._ids[start:end].tolist(), self._rows(start, end)))
+        pending = list(zip(self._times[start:end].tolist(), self._ids[start:end].tolist(), self._items(start, end)))
         pending.reverse()
         self._pending = pending
 
@@ -79,11 +79,11 @@ class ArrivalChain(_Chain):
         deliver = self._deliver
         pending = self._pending
         while True:
-            row = pending.pop()[2]
+            item = pending.pop()[2]
             if not pending and self._loaded < len(self._times):
                 self._load()
                 pending = self._pending
-            deliver(row)
+            deliver(item)
             if not pending:
                 return
             time, event_id, _ = pending[-1]

@@ -32,14 +32,11 @@ from sim.model.government import GovernmentActor
 from sim.model.reporting import (
     GOVERNMENT, REPORT, SOURCES, ClassifierModel, draw_reports, entry_times, report_counts,
 )
-from sim.model.review import DONE, FLOAT_FIELDS, INT_FIELDS, WAITING, ReviewerPool, ReviewQueue, Ticket, make_policy
+from sim.model.review import DONE, WAITING, ReviewerPool, ReviewQueue, Ticket, make_policy
 from sim.model.streams import Streams
 from sim.scenario.schema import Scenario, ScriptedPost
 
 DAY = 24.0
-_POST, _KLASS, _AUTHOR, _SOURCE_IS_REPORT = (INT_FIELDS.index(name) for name in ("post", "klass", "author",
-                                                                                 "source_is_report"))
-_CREATED = FLOAT_FIELDS.index("created")
 KINDS = np.array([VIOLATING, BENIGN_REPORTED, BENIGN_FLAGGED, BENIGN_GOVERNMENT], dtype=np.int64)
 NO_REPORTS: tuple[float, ...] = ()  # the report times of a post nobody reports
 
@@ -277,14 +274,14 @@ class World:
         if len(enter):
             times = entry[enter]
             order = np.argsort(times, kind="stable")
-            rows = self._ticket_rows(batch, enter[order], offset, source)
-            ArrivalChain(self.env, times[order], order, rows, self._open)
+            tickets = self._tickets(batch, enter[order], offset, source)
+            ArrivalChain(self.env, times[order], order, tickets, self._open)
         return offset
 
-    def _ticket_rows(self, batch: PostBatch, posts: np.ndarray, offset: int, source: np.ndarray):
-        """The ticket rows of the given posts of a batch (see Ticket), as a function of a range of them: the
-        columns are gathered once, and each range becomes Python values in two calls, so that opening a ticket
-        touches no numpy scalars."""
+    def _tickets(self, batch: PostBatch, posts: np.ndarray, offset: int, source: np.ndarray):
+        """The tickets of the given posts of a batch, as a function of a range of them: the columns are
+        gathered once, and each range becomes Python values in two calls, so that making a ticket touches
+        no numpy scalars."""
         batch.source = source
         integers = np.column_stack((
             offset + np.arange(len(batch)), batch.klass, batch.author, batch.severity, batch.kind == VIOLATING,
@@ -294,15 +291,16 @@ class World:
             batch.uniforms[:, 1], batch.review_hours, batch.appeal_uniforms[:, 0]))[posts]
         flat, first, last = batch.report_flat, batch.report_bounds[posts], batch.report_bounds[posts + 1]
 
-        def rows(start: int, end: int) -> list[tuple]:
+        def tickets(start: int, end: int) -> list[Ticket]:
             if len(flat):
                 reports = [flat[a:b].tolist() if b > a else NO_REPORTS
                            for a, b in zip(first[start:end].tolist(), last[start:end].tolist())]
             else:
-                reports = [NO_REPORTS] * (end - start)
-            return list(zip(integers[start:end].tolist(), floats[start:end].tolist(), reports, repeat(batch)))
+                reports = repeat(NO_REPORTS)
+            return [Ticket(i, f, r, batch) for i, f, r in zip(integers[start:end].tolist(),
+                                                               floats[start:end].tolist(), reports)]
 
-        return rows
+        return tickets
 
     # ----------------------------------------------------------------- tickets
 
@@ -319,16 +317,18 @@ class World:
     def _enter(self, event) -> None:
         self._open(event._value)
 
-    def _open(self, row: tuple) -> None:
+    def _open(self, ticket: Ticket) -> None:
         """A post enters review (unless it could not have been published, or the platform is blocked now)."""
         government = self.government
         if government.blocks or government.migrated_at is not None or self.enforcer.suspended:
-            if self.is_suppressed(row[0][_KLASS], row[0][_AUTHOR], row[1][_CREATED]):
+            if self.is_suppressed(ticket.klass, ticket.author, ticket.created):
                 return
             if government.blocks and government.blocked(self.env._now):
-                self._after_block(row)
+                self._after_block(ticket)
                 return
-        ticket = Ticket(row, self.env._now, self.tracked_ids.get(row[0][_POST]) if self.tracked_ids else None)
+        ticket.entered = self.env._now
+        if self.tracked_ids:
+            ticket.tracked = self.tracked_ids.get(ticket.post)
         self.counts["tickets"] += 1
         if ticket.tracked:
             self._trace(ticket.post, ticket.entered, "ticket_opened", f"by {SOURCES[ticket.source]}")
@@ -342,18 +342,18 @@ class World:
         if self._auto_close is not None and ticket.source_is_report and ticket.state == WAITING:
             self._auto_close.set(ticket)
 
-    def _after_block(self, row: tuple) -> None:
+    def _after_block(self, ticket: Ticket) -> None:
         """A signal that arrives while the platform is blocked waits for the block's end (a report, for the
         next report filed after it)."""
         end = self.government.block_end(self.env.now)
-        if row[0][_SOURCE_IS_REPORT]:
-            reports = row[2]
+        if ticket.source_is_report:
+            reports = ticket.reports
             k = bisect_left(reports, end)
             if k == len(reports) or reports[k] >= self.horizon:
                 return
             end = reports[k]
         if end < self.horizon:
-            retry = self.env.timeout(end - self.env.now, row)
+            retry = self.env.timeout(end - self.env.now, ticket)
             retry.callbacks.append(self._enter)
 
     def pool_for(self, ticket: Ticket) -> ReviewerPool:
