@@ -163,8 +163,8 @@ def collect(world) -> Replication:
     for a, b in blocks:
         filed &= ~((report_times >= a) & (report_times < b))
 
-    waits = np.concatenate([np.frombuffer(p.waits, dtype=float) for p in world.pools])
-    wait_severity = np.concatenate([np.frombuffer(p.wait_severity, dtype=np.int64) for p in world.pools])
+    waits = np.concatenate([np.asarray(p.waits, dtype=float) for p in world.pools])
+    wait_severity = np.concatenate([np.asarray(p.wait_severity, dtype=np.int64) for p in world.pools])
     staffed = sum(p.staffed_hours() for p in world.pools)
     counts = world.counts
     outcomes = {
@@ -191,7 +191,7 @@ def collect(world) -> Replication:
         "reviews": float(counts["reviews"]),
         "reports_auto_closed": float(counts["reports_auto_closed"]),
         "cross_check_reviews": float(counts["cross_check_reviews"]),
-        "cross_check_wait_mean_h": float(np.mean(np.frombuffer(world.cross_check.waits))) if world.cross_check.waits else float("nan"),
+        "cross_check_wait_mean_h": float(np.mean(world.cross_check.waits)) if world.cross_check.waits else float("nan"),
         "strikes_issued": float(world.enforcer.strikes_issued),
         "restrictions_issued": float(world.enforcer.restrictions_issued),
         "restrictions_waived": float(world.enforcer.waived),

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import heapq
 import math
-from array import array
 from collections import deque
 from bisect import bisect_right
 from typing import Callable
@@ -259,9 +258,8 @@ class ReviewerPool:
         self.busy = 0
         self.work = 0.0
         self.warmup = 0.0
-        # Typed arrays: as cheap to append to as lists, 8 bytes an entry, and numpy reads them without a copy.
-        self.waits = array("d")
-        self.wait_severity = array("q")
+        self.waits: list[float] = []
+        self.wait_severity: list[int] = []
         self.boundaries = tuple(sorted(set(boundaries) | {0.0}))
         if len(self.boundaries) > 1:
             env.process(self._shifts(self.boundaries))
@@ -311,7 +309,7 @@ class ReviewerPool:
     def _finish(self, review: Event) -> None:
         self.busy -= 1
         self.decide(review._value)
-        if self.busy < self.capacity:
+        if self.busy < self.capacity and self.queue.waiting:
             ticket = self.queue.pop()
             if ticket is not None:
                 self._begin(ticket, review)  # the finished review's event serves the next one
