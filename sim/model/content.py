@@ -39,9 +39,15 @@ def handling_times(spec: HandlingTime, u: np.ndarray) -> np.ndarray:
     return np.exp(math.log(spec.mean) - sigma2 / 2 + math.sqrt(sigma2) * ndtri(u))
 
 
+def _constant(n: int, value, dtype=float) -> np.ndarray:
+    """A read-only column of n equal values that takes no memory per post (a stride-0 view)."""
+    return np.broadcast_to(np.asarray(value, dtype=dtype), (n,))
+
+
 @dataclass
 class PostBatch:
-    """Posts drawn together, one array per attribute (one row per post)."""
+    """Posts drawn together, one array per attribute (one row per post). Attributes that an account class
+    gives all its posts (class, view decay, authentic share) are read-only constant columns."""
 
     created: np.ndarray
     klass: np.ndarray
@@ -112,14 +118,14 @@ class ClassModel:
         uniforms = rng.random((n, 6))
         return PostBatch(
             created=created,
-            klass=np.full(n, self.index, dtype=np.int64),
+            klass=_constant(n, self.index, np.int64),
             author=rng.integers(0, max(spec.count, 1), n),
             category=self.category_index[pick],
             severity=self.severities[pick],
             kind=kind,
             reach=reach,
-            decay=np.full(n, spec.view_decay),
-            authentic=np.full(n, 1.0 - spec.inauthentic_share),
+            decay=_constant(n, spec.view_decay),
+            authentic=_constant(n, 1.0 - spec.inauthentic_share),
             uniforms=uniforms,
             review_hours=handling_times(review, rng.random(n)),
             cross_check_hours=handling_times(cross_check, rng.random(n)),

@@ -72,6 +72,9 @@ def draw_reports(batch: PostBatch, rng: np.random.Generator, counts: np.ndarray)
     """Draw every post's report times (absolute hours, sorted) from its view curve."""
     n = len(batch)
     total = int(counts.sum())
+    if total == 0:
+        batch.report_flat, batch.report_bounds = np.zeros(0), np.zeros(n + 1, dtype=np.int64)
+        return
     owner = np.repeat(np.arange(n), counts)
     times = batch.created[owner] + rng.exponential(1.0, total) * batch.decay[owner]
     batch.report_flat = times[np.lexsort((times, owner))]

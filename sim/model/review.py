@@ -165,6 +165,7 @@ class ReviewQueue:
         self.arrivals = 0
         constant = getattr(policy, "constant", False)
         self._lines = (deque(), deque()) if constant else None  # by urgency: (normal, urgent)
+        self._lines_served = self._lines[::-1] if constant else None  # the order pop looks in: urgent first
 
     def _account(self, now: float) -> None:
         self.area += self.waiting * (now - self._last)
@@ -200,7 +201,7 @@ class ReviewQueue:
         """Take the highest-priority waiting ticket, or None."""
         found = None
         if self._lines is not None:
-            for line in reversed(self._lines):
+            for line in self._lines_served:
                 while line:
                     version, ticket = line.popleft()
                     if ticket.state == WAITING and ticket.version == version:

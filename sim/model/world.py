@@ -37,6 +37,7 @@ from sim.model.streams import Streams
 from sim.scenario.schema import Scenario, ScriptedPost
 
 DAY = 24.0
+UP = math.inf  # the removal time of a post that is up
 KINDS = np.array([VIOLATING, BENIGN_REPORTED, BENIGN_FLAGGED, BENIGN_GOVERNMENT], dtype=np.int64)
 NO_REPORTS: tuple[float, ...] = ()  # the report times of a post nobody reports
 
@@ -238,7 +239,7 @@ class World:
                          self.scenario.review.cross_check.handling_time)
         batch.created[:] = at
         batch.reach[:] = post.reach
-        batch.decay[:] = post.view_decay
+        batch.decay = np.full(1, float(post.view_decay))
         batch.category[:] = self.categories[post.category]
         batch.severity[:] = post.severity
         probability = cls.spec.report_probability if post.report_probability is None else post.report_probability
@@ -264,12 +265,12 @@ class World:
                                     detection.government.delay, rng)
         # The classifier's belief is worked out only for a policy that ranks by it (NaN otherwise).
         batch.p_violating = (self.classifier.probabilities(self.classifier.scores(batch.kind, u[:, 0]))
-                             if self.policy.uses_scores else np.full(len(batch), np.nan))
+                             if self.policy.uses_scores else np.broadcast_to(np.nan, (len(batch),)))
         offset = self.n_posts
         self.batches.append(batch)
         self.offsets.append(offset)
         self.n_posts += len(batch)
-        self.removed_at += repeat(math.inf, len(batch))
+        self.removed_at += [UP] * len(batch)
         enter = np.flatnonzero(entry < self.horizon)
         if len(enter):
             times = entry[enter]
@@ -467,7 +468,7 @@ class World:
         now = self.env._now
         removed_at = self.removed_at
         post = ticket.post
-        if removed_at[post] != math.inf:
+        if removed_at[post] != UP:
             return
         removed_at[post] = now
         tracked = ticket.tracked
@@ -490,13 +491,13 @@ class World:
 
     def restore(self, ticket: Ticket, how: str) -> None:
         """Put a removed post back up (an appeal or the board reversed the removal)."""
-        if self.removed_at[ticket.post] != math.inf:
-            self.removed_at[ticket.post] = math.inf
+        if self.removed_at[ticket.post] != UP:
+            self.removed_at[ticket.post] = UP
             self.trace_if(ticket, "restored", how)
 
     def is_up(self, post: int) -> bool:
         """Whether a post is up now (never removed, or restored)."""
-        return self.removed_at[post] == math.inf
+        return self.removed_at[post] == UP
 
     def suspend_public_figure(self, ticket: Ticket, hours: float) -> None:
         """The platform accepts the board's recommendation: a crisis is designated and the account suspended."""
