@@ -58,13 +58,16 @@ class PostBatch:
     reach: np.ndarray
     decay: np.ndarray
     authentic: np.ndarray
-    uniforms: np.ndarray  # (n, 6): classifier, review, cross-check, newsworthiness, trusted, government
+    # (n, 6) as drawn: classifier, review, cross-check, newsworthiness, trusted, government; None once admitted
+    uniforms: np.ndarray | None
     review_hours: np.ndarray
     cross_check_hours: np.ndarray
     report_flat: np.ndarray = field(default_factory=lambda: np.zeros(0))
     report_bounds: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
-    # set when the batch is admitted: (n, 6) appeal, appeal delay, appeal review, board, board delay, referral
-    appeal_uniforms: np.ndarray = field(default_factory=lambda: np.zeros((0, 6)))
+    # Kept when the batch is admitted, for the steps that come later to some tickets: (n, 2) cross-check and
+    # newsworthiness; (n, 5) appeal delay, appeal review, board, board delay, referral.
+    escalation_uniforms: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    appeal_uniforms: np.ndarray = field(default_factory=lambda: np.zeros((0, 5)))
     source: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # what opens each post's ticket
 
     def reports_of(self, i: int) -> np.ndarray:

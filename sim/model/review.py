@@ -64,14 +64,14 @@ class Ticket:
     kind = _from_batch("kind", doc="What the post is (content.VIOLATING, ...).")
     category = _from_batch("category", doc="The post's policy category index.")
     source = _from_batch("source", doc="What opened the ticket (reporting.SOURCES index).")
-    u_cross_check = _from_batch("uniforms", 2, "Uniform deciding the cross-check review.")
-    u_newsworthy = _from_batch("uniforms", 3, "Uniform deciding the newsworthiness allowance.")
+    u_cross_check = _from_batch("escalation_uniforms", 0, "Uniform deciding the cross-check review.")
+    u_newsworthy = _from_batch("escalation_uniforms", 1, "Uniform deciding the newsworthiness allowance.")
     cross_check_hours = _from_batch("cross_check_hours", doc="Handling time of a cross-check review (hours).")
-    u_appeal_delay = _from_batch("appeal_uniforms", 1, "Uniform for the delay before an appeal is filed.")
-    u_appeal_review = _from_batch("appeal_uniforms", 2, "Uniform deciding the appeal review.")
-    u_board = _from_batch("appeal_uniforms", 3, "Uniform deciding whether the appellant goes to the board.")
-    u_board_delay = _from_batch("appeal_uniforms", 4, "Uniform for the delay before a board appeal or referral.")
-    u_referral = _from_batch("appeal_uniforms", 5, "Uniform deciding whether the platform refers a keep.")
+    u_appeal_delay = _from_batch("appeal_uniforms", 0, "Uniform for the delay before an appeal is filed.")
+    u_appeal_review = _from_batch("appeal_uniforms", 1, "Uniform deciding the appeal review.")
+    u_board = _from_batch("appeal_uniforms", 2, "Uniform deciding whether the appellant goes to the board.")
+    u_board_delay = _from_batch("appeal_uniforms", 3, "Uniform for the delay before a board appeal or referral.")
+    u_referral = _from_batch("appeal_uniforms", 4, "Uniform deciding whether the platform refers a keep.")
 
     def reports_by(self, now: float) -> int:
         """Reports filed on the post up to now (at least one ticket-opening signal)."""

@@ -252,7 +252,7 @@ class World:
                appeal_rng: np.random.Generator) -> int:
         """Draw a batch's report times and detection signals and schedule the posts that enter review."""
         draw_reports(batch, rng, reports)
-        batch.appeal_uniforms = appeal_rng.random((len(batch), 6))
+        appeal = appeal_rng.random((len(batch), 6))  # appeal, then the columns of batch.appeal_uniforms
         u = batch.uniforms
         detection = self.scenario.detection
         violating = batch.kind == VIOLATING
@@ -275,11 +275,15 @@ class World:
         if len(enter):
             times = entry[enter]
             order = np.argsort(times, kind="stable")
-            tickets = self._tickets(batch, enter[order], offset, source)
+            tickets = self._tickets(batch, enter[order], offset, source, appeal[:, 0])
             ArrivalChain(self.env, times[order], order, tickets, self._open)
+        # Only the draws that later steps of some tickets read are kept; the rest have done their work.
+        batch.escalation_uniforms = u[:, 2:4].copy()
+        batch.appeal_uniforms = appeal[:, 1:].copy()
+        batch.uniforms = None
         return offset
 
-    def _tickets(self, batch: PostBatch, posts: np.ndarray, offset: int, source: np.ndarray):
+    def _tickets(self, batch: PostBatch, posts: np.ndarray, offset: int, source: np.ndarray, u_appeal: np.ndarray):
         """The tickets of the given posts of a batch, as a function of a range of them: the columns are
         gathered once, and each range becomes Python values in two calls, so that making a ticket touches
         no numpy scalars."""
@@ -289,7 +293,7 @@ class World:
             source == REPORT, source == GOVERNMENT, np.arange(len(batch))))[posts]
         floats = np.column_stack((
             batch.created, batch.reach, batch.decay, batch.p_violating,
-            batch.uniforms[:, 1], batch.review_hours, batch.appeal_uniforms[:, 0]))[posts]
+            batch.uniforms[:, 1], batch.review_hours, u_appeal))[posts]
         flat, first, last = batch.report_flat, batch.report_bounds[posts], batch.report_bounds[posts + 1]
 
         def tickets(start: int, end: int) -> list[Ticket]:
