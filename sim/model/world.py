@@ -136,7 +136,6 @@ class World:
         self.pool_of_class = [self.pools[self.pool_of_language[c.spec.language]] if c.spec.language in
                               self.pool_of_language else None for c in self.classes]
         self._queues = tuple(p.queue for p in self.pools)
-        self._single_queue = self._queues[0] if len(self._queues) == 1 else None
         cc = review.cross_check
         self.cross_check = ReviewerPool(self.env, "cross_check", ReviewQueue(self.env, self.policy),
                                         lambda hour: cc.reviewers, attrgetter("cross_check_hours"),
@@ -338,8 +337,9 @@ class World:
         if ticket.tracked:
             self._trace(ticket.post, ticket.entered, "ticket_opened", f"by {SOURCES[ticket.source]}")
         self.pool_of_class[ticket.klass].submit(ticket)
-        queue = self._single_queue
-        backlog = queue.waiting if queue is not None else sum(q.waiting for q in self._queues)
+        backlog = 0
+        for queue in self._queues:
+            backlog += queue.waiting
         if backlog > self.backlog_max:
             self.backlog_max = backlog
         if self._uses_reports:
