@@ -101,7 +101,10 @@ class GovernmentActor:
 
     def blocked(self, at: float) -> bool:
         """Whether the platform was blocked in the country at that time."""
-        return any(a <= at < b for a, b in self.blocks)
+        for start, end in self.blocks:  # a plain loop: this runs for every ticket once a block has happened
+            if start <= at < end:
+                return True
+        return False
 
     def block_end(self, at: float) -> float:
         """When the block in force at that time ends (or `at` when none is)."""
