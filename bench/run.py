@@ -1,7 +1,7 @@
 """modsim's benchmark suite: one command, one table, one JSON file.
 
     python -m bench                 # full suite (a few minutes on 2 cores)
-    python -m bench --quick         # smoke version (about a minute)
+    python -m bench --quick         # smoke version (about 20 seconds)
     python -m bench --compare A.json B.json   # ratios of two saved runs, side by side
 
 Every speed is also given as a ratio to the idiomatic SimPy M/M/c reference timed in the same
@@ -579,7 +579,7 @@ def _commit() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="smoke version (about a minute)")
+    parser.add_argument("--quick", action="store_true", help="smoke version (about 20 seconds)")
     parser.add_argument("--no-dask", action="store_true", help="skip the Dask LocalCluster measurement")
     parser.add_argument("--compare", nargs=2, metavar=("A.json", "B.json"), help="print B's rates over A's")
     parser.add_argument("--out", type=Path, default=None, help="JSON file to write (default bench/out/bench-<UTC>.json)")
