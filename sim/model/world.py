@@ -3,8 +3,9 @@
 ``World`` wires the actors together on one SimPy environment: each day it draws every account
 class's posts for that day in one batch (content), draws their reports and detection signals
 (reporting), and puts the posts that will enter review on an arrival chain (one heap entry per
-batch, see chains). From there tickets move through the reviewer pools (review), removals feed strikes and restrictions (enforcement).
-At the horizon it hands its raw records to ``sim.metrics``, which turns them into outcomes.
+batch, see chains). From there tickets move through the reviewer pools (review), and removals
+feed strikes and restrictions (enforcement). At the horizon it hands its raw records to
+``sim.metrics``, which turns them into outcomes.
 
 The scenario is read-only here; everything that changes lives in this object and dies with it.
 """
