@@ -76,7 +76,7 @@ class Ticket:
     def reports_by(self, now: float) -> int:
         """Reports filed on the post up to now (at least one ticket-opening signal)."""
         reports = self.reports
-        if reports is None or len(reports) == 0:
+        if not reports:
             return 1
         # bisect on a short sorted array is several times cheaper than numpy's searchsorted call
         return max(1, bisect_right(reports, now))
