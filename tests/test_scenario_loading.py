@@ -10,6 +10,7 @@ import time
 from typing import Annotated, Literal
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -357,10 +358,32 @@ def test_billion_laughs_is_refused_quickly(tmp_path):
     assert err.line is not None
 
 
-def test_depth_limit(tmp_path):
+class _LibyamlLimit(source.PURE_LOADER):
+    """A parser that stops at a nesting limit of its own, as libyaml 0.2.6 and later do at 1,000 levels."""
+
+    def get_event(self):
+        event = super().get_event()
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)) and event.start_mark.column > 45:
+            raise yaml.parser.ParserError("while increasing flow level", event.start_mark,
+                                          "exceeded maximum nesting depth", event.start_mark)
+        return event
+
+
+_PARSERS = {"libyaml": getattr(yaml, "CSafeLoader", None), "pure-python": yaml.SafeLoader,
+            "libyaml-with-own-limit": _LibyamlLimit}
+
+
+@pytest.mark.parametrize("parser", list(_PARSERS))
+def test_depth_limit_is_ours_whatever_the_parser(tmp_path, monkeypatch, parser):
+    if _PARSERS[parser] is None:
+        pytest.skip("this PyYAML has no libyaml; the other parsers cover the message")
+    monkeypatch.setattr(source, "FAST_LOADER", source._with_exponent_floats(_PARSERS[parser]))
     assert load_yaml(write(tmp_path, "ok.yaml", "a: " + "[" * 39 + "]" * 39 + "\n"))
     err = error_of(load_yaml, write(tmp_path, "deep.yaml", "a: " + "[" * 100_000 + "]" * 100_000 + "\n"))
     check(err, "deep.yaml", 1, 43, None, "nested deeper than 40 levels")
+    block = "".join(" " * (2 * i) + f"k{i}:\n" for i in range(60)) + " " * 120 + "v: 1\n"
+    err = error_of(load_yaml, write(tmp_path, "deep_block.yaml", block))
+    check(err, "deep_block.yaml", 41, 81, None, "nested deeper than 40 levels")
 
 
 def test_depth_limit_counts_through_aliases(tmp_path):

@@ -119,20 +119,36 @@ def compose_text(text: str, name: str) -> Node | None:
         raise ScenarioError(
             name, line, column, message=f"control character U+{ord(bad.group()):04X} is not allowed in YAML text"
         )
+    try:
+        node = _compose_with(FAST_LOADER, text, name)
+    except _ParserDepthLimit:
+        # libyaml 0.2.6 and later stop at a nesting limit of their own (1,000 levels) while scanning
+        # ahead, before the composer has seen level MAX_DEPTH + 1. The pure-Python parser has no such
+        # limit and scans at most a line ahead, so it finds ours, with the same message and position.
+        node = _compose_with(PURE_LOADER, text, name)
+    if node is not None:
+        _check_expanded_size(node, name)
+    return node
+
+
+class _ParserDepthLimit(Exception):
+    """The YAML parser itself refused the nesting depth (libyaml's own limit)."""
+
+
+def _compose_with(loader_class: type, text: str, name: str) -> Node | None:
     loader = None
     try:
-        loader = _Loader(text)
-        node = _compose(loader, name)
+        loader = loader_class(text)
+        return _compose(loader, name)
     except yaml.MarkedYAMLError as exc:
+        if loader_class is not PURE_LOADER and "maximum nesting depth" in (exc.problem or ""):
+            raise _ParserDepthLimit() from None
         raise _syntax_error(exc, name, text) from None
     except yaml.YAMLError as exc:
         raise ScenarioError(name, message=f"invalid YAML: {exc}") from None
     finally:
         if loader is not None:
             loader.dispose()
-    if node is not None:
-        _check_expanded_size(node, name)
-    return node
 
 
 def build(node: Node, name: str) -> tuple[Any, _Where]:
@@ -212,17 +228,21 @@ def _text_position(text: str, index: int) -> Position:
 # --- composing within limits -----------------------------------------------------------------
 
 
-# libyaml's parser when available (much faster); either way nodes are composed here, without
-# recursion, so that depth and size are checked before anything large or deep is built.
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """The safe loader, also reading ``1e6`` and ``2.5E-3`` as numbers (PyYAML wants ``1.0e+6``)."""
+def _with_exponent_floats(base: type) -> type:
+    """A safe loader on ``base`` that also reads ``1e6`` and ``2.5E-3`` as numbers (PyYAML wants ``1.0e+6``)."""
+    loader = type(f"Scenario{base.__name__}", (base,), {})
+    loader.add_implicit_resolver(
+        _CORE + "float",
+        re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+        list("-+0123456789"),
+    )
+    return loader
 
 
-_Loader.add_implicit_resolver(
-    _CORE + "float",
-    re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"),
-)
+# Either way nodes are composed here, without recursion, so that depth and size are checked before
+# anything large or deep is built. libyaml's parser is used when available (much faster).
+PURE_LOADER = _with_exponent_floats(yaml.SafeLoader)
+FAST_LOADER = _with_exponent_floats(yaml.CSafeLoader) if hasattr(yaml, "CSafeLoader") else PURE_LOADER
 _NON_PRINTABLE = yaml.reader.Reader.NON_PRINTABLE
 
 
