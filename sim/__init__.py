@@ -20,11 +20,27 @@ def load_scenario(path, sets=()):
     return _load(path, sets)
 
 
-def run(scenario, replications=None, seed=None, workers=None):
-    """Run replications of a scenario; return its tables as pandas DataFrames (see ``sim.experiment.runner.run``)."""
-    from sim.experiment.runner import run as _run
+def run(scenario, replications=None, seed=None, workers=None, allow_failures=False):
+    """Run replications of a scenario; return its tables as pandas DataFrames (see ``sim.experiment.runner.run``).
 
-    return _run(scenario, replications=replications, seed=seed, workers=workers)
+    A replication that raises never passes silently: unless ``allow_failures`` is true, ``run`` raises
+    ``sim.ReplicationsFailed`` (its ``tables`` hold what did finish, and ``tables.failures`` why the
+    others did not), as the command line exits with status 3.
+    """
+    from sim.experiment.runner import ReplicationsFailed, run as _run
+
+    tables = _run(scenario, replications=replications, seed=seed, workers=workers)
+    if len(tables.failures) and not allow_failures:
+        raise ReplicationsFailed(tables)
+    return tables
 
 
-__all__ = ["__version__", "load_scenario", "run"]
+def __getattr__(name):
+    if name == "ReplicationsFailed":
+        from sim.experiment.runner import ReplicationsFailed
+
+        return ReplicationsFailed
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")
+
+
+__all__ = ["__version__", "ReplicationsFailed", "load_scenario", "run"]

@@ -19,3 +19,8 @@ def load():
         return load_scenario(SCENARIOS / relative, sets)
 
     return _load
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true", default=False,
+                     help="Rewrite tests/golden/ from this run (for a change meant to alter results).")

@@ -158,18 +158,6 @@ def test_out_refuses_a_non_empty_folder(tmp_path):
     assert (tmp_path / "keep.txt").read_text() == "mine"
 
 
-@pytest.mark.parametrize("path", sorted(p.relative_to(SCENARIOS).as_posix() for p in SCENARIOS.rglob("*.yaml")))
-def test_every_bundled_scenario_runs_from_the_command_line(path, tmp_path):
-    """Each bundled scenario is also a golden test of the CLI (shortened so the suite stays quick)."""
-    out = tmp_path / "out"
-    result = CliRunner().invoke(app, ["run", str(SCENARIOS / path), "-n", "1", "--workers", "1", "--set",
-                                      "horizon=12d", "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    summary = pd.read_csv(out / "summary.csv").set_index("outcome")
-    assert summary.loc["tickets", "mean"] > 0
-    assert (out / "manifest.json").is_file()
-
-
 def test_list_and_schema_commands():
     listing = CliRunner().invoke(app, ["list"])
     assert listing.exit_code == 0 and "baseline.yaml" in listing.output and "cambodia_2023.yaml" in listing.output

@@ -37,6 +37,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from typing import Callable, Iterator
 
 from sim.errors import ModsimError
+from sim.experiment.stand_in_main import describe_main
 from sim.interrupts import ignore_sigint, stop_workers
 
 
@@ -65,13 +66,15 @@ def pool_context(*also: str) -> multiprocessing.context.BaseContext:
     """The multiprocessing context of local pools: a fork server that preloads ``WORKER_MODULES`` and
     the modules ``also`` (POSIX), else spawn.
 
-    The preload list only takes effect if the fork server is not running yet; ``__main__`` stays in it
-    (multiprocessing's default), so that functions defined in a script can still be sent to workers.
+    The preload list only takes effect if the fork server is not running yet. Instead of the main
+    script (multiprocessing's default) it preloads a stand-in for it, so that workers never run the
+    user's script again (``sim.experiment.stand_in_main``: a script without a ``__main__`` guard works).
     """
     if os.name != "posix":  # pragma: no cover - no fork server on Windows
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["__main__", *WORKER_MODULES, *also])
+    describe_main()
+    context.set_forkserver_preload(["sim.experiment.stand_in_main", *WORKER_MODULES, *also])
     return context
 
 

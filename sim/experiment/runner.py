@@ -35,6 +35,19 @@ class RunTables:
         return files
 
 
+class ReplicationsFailed(RuntimeError):
+    """Some replications of a run raised; ``tables`` holds what finished and ``tables.failures`` the errors."""
+
+    def __init__(self, tables: RunTables) -> None:
+        failures = tables.failures
+        total = len(failures) + len(tables.replications)
+        first = failures.iloc[0]
+        super().__init__(f"{len(failures)} of {total} replication(s) failed; the first, replication "
+                         f"{first.replication}: {first.error} (the tables of the others are on this "
+                         "exception's .tables; pass allow_failures=True to get them returned)")
+        self.tables = tables
+
+
 def outcome_columns(table: pd.DataFrame) -> list[str]:
     """Outcome columns of a replications table, standard ones first, then tracked-post ones."""
     extra = sorted(c for c in table.columns if c not in OUTCOMES and c not in ("replication", "seed"))

@@ -90,10 +90,30 @@ def resolve(path: str | os.PathLike) -> Resolved:
     return Resolved(path=name, data=data, docs=tuple(docs))
 
 
+# Keys of one mapping that say the same thing in two ways: a pool is staffed by `reviewers` around
+# the clock or by `shifts`. Giving one (in a file that extends another, or with --set) replaces the
+# other, so `--set review.pools.khmer.reviewers=8` on a pool with shifts staffs it around the clock.
+ALTERNATIVE_KEYS = (frozenset({"reviewers", "shifts"}),)
+
+
+def drop_alternatives(mapping: dict, key: str, keep: Any = ()) -> None:
+    """Remove from ``mapping`` the alternatives of ``key`` (``ALTERNATIVE_KEYS``), except those in ``keep``."""
+    for group in ALTERNATIVE_KEYS:
+        if key in group:
+            for other in group - {key}:
+                if other not in keep:
+                    mapping.pop(other, None)
+
+
 def merge(parent: Any, child: Any) -> Any:
-    """``child`` laid over ``parent``: mappings merge key by key, anything else in the child replaces."""
+    """``child`` laid over ``parent``: mappings merge key by key, anything else in the child replaces.
+
+    A key of the child replaces the parent's alternatives to it (``ALTERNATIVE_KEYS``).
+    """
     if isinstance(parent, dict) and isinstance(child, dict):
         result = {key: copy.deepcopy(value) for key, value in parent.items()}
+        for key in child:
+            drop_alternatives(result, key, keep=child)
         for key, value in child.items():
             result[key] = merge(result[key], value) if key in result else copy.deepcopy(value)
         return result

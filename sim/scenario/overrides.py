@@ -15,6 +15,7 @@ import yaml
 from yaml.nodes import MappingNode, SequenceNode
 
 from sim.errors import ScenarioError
+from sim.scenario.extends import drop_alternatives
 from sim.scenario.source import build, compose_text
 
 SET_FILE = "--set"
@@ -128,6 +129,7 @@ def _set_one(root: dict, path: Path, value: Any) -> None:
         if isinstance(here, dict):
             key = str(segment)
             if last:
+                drop_alternatives(here, key)
                 here[key] = copy.deepcopy(value)
             else:
                 if here.get(key) is None:
