@@ -174,7 +174,7 @@ def compare(
     arrivals. Writes comparison.csv, summary.csv, the replication tables with a scenario column and
     scenarios/<name>.yaml.
 
-    Example: modsim compare scenarios/baseline.yaml scenarios/counterfactuals/more_reviewers.yaml -n 10 --seed 7
+    Example: modsim compare scenarios/cambodia_2023.yaml scenarios/counterfactuals/more_khmer_reviewers.yaml -n 10 --seed 7
     """
     started = dt.datetime.now(dt.timezone.utc)
     scenarios = [load_scenario(p, set_ or ()) for p in scenario_paths]
