@@ -33,6 +33,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.references import bare_simpy_timeouts, ciw_mmc, idiomatic_simpy_mmc, processed_events  # noqa: E402
+from bench.startup import measure_startup, render_startup  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 MMC = ROOT / "scenarios" / "validation" / "mmc.yaml"
@@ -42,10 +43,10 @@ C, LAM, MU, SEED = 20, 18.0, 1.0, 12345
 
 FULL = {"bare": 1_000_000, "customers": 200_000, "mmc_h": "11100h", "baseline": [], "cambodia": [],
         "scale_h": "1d", "scales": (1, 10, 100), "reps": (1, 4, 16), "rep_h": "2d", "pool_h": "90d", "pool_n": 16,
-        "pool_work_s": 40, "repeats": 3}
+        "pool_work_s": 40, "repeats": 3, "startup_rounds": 7}
 QUICK = {"bare": 200_000, "customers": 20_000, "mmc_h": "1110h", "baseline": ["horizon=10d"],
          "cambodia": ["horizon=5d"], "scale_h": "12h", "scales": (1, 10, 100), "reps": (1, 4, 16), "rep_h": "12h",
-         "pool_h": "4d", "pool_n": 8, "pool_work_s": 0, "repeats": 1}
+         "pool_h": "4d", "pool_n": 8, "pool_work_s": 0, "repeats": 1, "startup_rounds": 2}
 
 
 class PeakRSS:
@@ -253,6 +254,8 @@ def run_suite(quick: bool, dask: bool = True, log=print) -> dict[str, Any]:
                         f"{out['reports_filed'] / m['seconds']:,.0f} reports/s", m["runs"]))
 
     results: dict[str, Any] = {"rows": rows, "notes": notes, "repeats": cfg["repeats"]}
+    log("start-up of the quick commands ...")
+    results["startup"] = {"rounds": cfg["startup_rounds"], "rows": measure_startup(cfg["startup_rounds"])}
     if BASELINE.exists():
         results["scaling_reports"] = scale_reports(cfg, log)
         results["scaling_replications"] = scale_replications(cfg, log)
@@ -489,6 +492,9 @@ def render(results: dict[str, Any]) -> str:
         lines.append(f"{r['name']:<44} {r['item']:<16} {r['items']:>9,.0f} {r['items_per_s']:>10,.0f} "
                      f"{_fmt(r['events_per_item'], '7.2f'):>7} {_fmt(r['ratio_to_idiomatic'], '7.2f'):>7} "
                      f"{r['seconds']:>7.2f} {_fmt(r['peak_rss_mb'], '8.1f'):>8}  {r['note']}{odd}")
+    if "startup" in results:
+        lines.append("")
+        lines.extend(render_startup(results["startup"]["rows"], results["startup"]["rounds"]))
     if "scaling_reports" in results:
         lines.append("")
         lines.append("scaling in reports (baseline, posts_per_day and reviewers x factor; wall: best of two runs):")

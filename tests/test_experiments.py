@@ -33,9 +33,9 @@ runner = CliRunner()
 def no_charts(request, monkeypatch):
     """Charts are another module's work (and slow): skipped here except where a test asks for them."""
     if not request.node.name.startswith("test_common_random_numbers"):
-        import sim.cli.experiments as experiments
+        import sim.cli.study as study
 
-        monkeypatch.setattr(experiments, "draw_and_report", lambda work, report=False: None)
+        monkeypatch.setattr(study, "draw_and_report", lambda work, report=False: None)
 
 
 def invoke(*args):

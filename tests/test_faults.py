@@ -185,12 +185,12 @@ def test_symlinked_partial_folder_is_never_followed(tmp_path):
 
 
 def test_results_appear_only_when_complete(tmp_path, monkeypatch):
-    import sim.cli.run as run_module
+    import sim.experiment.runner as runner
 
     def broken(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(run_module, "run_scenario", broken)
+    monkeypatch.setattr(runner, "run", broken)
     result = run_to(tmp_path / "out")
     assert result.exit_code == 2
     assert result.stderr.strip().startswith("error: No space left on device")

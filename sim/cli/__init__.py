@@ -10,6 +10,9 @@ from sim.cli.common import app, main
 from sim.cli import run as _run  # noqa: F401  (registers the command)
 from sim.cli import inspect as _inspect  # noqa: F401
 from sim.cli import charts as _charts  # noqa: F401
-from sim.cli import experiments as _experiments  # noqa: F401
+from sim.cli import compare as _compare  # noqa: F401
+from sim.cli import sweep as _sweep  # noqa: F401
+from sim.cli import tune as _tune  # noqa: F401
+from sim.cli import sensitivity as _sensitivity  # noqa: F401
 
 __all__ = ["app", "main"]

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import functools
+import os
+import shlex
 import sys
 from contextlib import contextmanager
-from typing import Callable, Iterator, NoReturn
+from typing import TYPE_CHECKING, Callable, Iterator, NoReturn
 
-import pandas as pd
+import click
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
 
 from sim.errors import ModsimError, _one_line
-from sim.formatting import format_number  # noqa: F401  (re-exported for the commands)
+from sim.formatting import format_number
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# The quick commands (--help, list, schema, validate) import nothing heavy: every command imports
+# pandas, the model, matplotlib, Optuna or Dask inside its own body, when it runs.
 
 app = typer.Typer(
     name="modsim",
@@ -24,8 +29,25 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-console = Console()
-err_console = Console(stderr=True)
+
+
+class _Console:
+    """A rich ``Console`` made on first use, so that a command that prints plain lines never imports rich."""
+
+    def __init__(self, stderr: bool = False):
+        self._stderr = stderr
+        self._console = None
+
+    def __getattr__(self, name: str):
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=self._stderr)
+        return getattr(self._console, name)
+
+
+console = _Console()
+err_console = _Console(stderr=True)
 
 EXIT_USER_ERROR = 2
 EXIT_FAILURES = 3
@@ -64,6 +86,8 @@ def user_errors(command: Callable) -> Callable:
 @contextmanager
 def progress_bar(description: str, total: int) -> Iterator[Callable[[], None]]:
     """A progress bar with ETA on stderr; yields a function to call once per finished item."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
     progress = Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         TextColumn("eta"), TimeRemainingColumn(), console=err_console, transient=True,
@@ -76,6 +100,8 @@ def progress_bar(description: str, total: int) -> Iterator[Callable[[], None]]:
 
 def print_summary(summary: pd.DataFrame, outcomes: list[str], title: str) -> None:
     """Print the key outcomes with their 95% confidence intervals."""
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left")
     table.add_column("outcome")
     table.add_column("mean", justify="right")
@@ -105,20 +131,30 @@ def interrupted(message: str = "interrupted") -> NoReturn:
 _interrupt_reported = False
 
 
-def resume_command(command: str, scenario_path, work, replications: int | None = None, seed: int | None = None,
-                   sets=()) -> str:
-    """The command line that continues an interrupted run: the same scenario, sets, count and seed."""
-    import shlex
+def resume_command(work) -> str:
+    """The complete command line that continues this interrupted command in ``work``.
 
-    words = ["modsim", command, str(scenario_path)]
-    if replications is not None:
-        words += ["-n", str(replications)]
-    if seed is not None:
-        words += ["--seed", str(seed)]
-    for expr in sets or ():
-        words += ["--set", expr]
+    Rebuilt from the options the command was given (every one but ``--out``, ``--force`` and
+    ``--resume``), so that the resumed command asks for exactly the same work.
+    """
+    context = click.get_current_context()
+    words = ["modsim", context.info_name]
+    for param in context.command.params:
+        value = context.params.get(param.name)
+        if param.name in ("out", "force", "resume") or value is None or value is False or value == ():
+            continue
+        values = list(value) if isinstance(value, (list, tuple)) else [value]
+        if isinstance(param, click.Argument):
+            words += [str(v) for v in values]
+            continue
+        flag = max(param.opts, key=len)
+        if getattr(param, "is_flag", False):
+            words.append(flag)
+        else:
+            for item in values:
+                words += [flag, str(item)]
     words += ["--resume", str(work)]
-    return " ".join(shlex.quote(w) for w in words)
+    return shlex.join(words)
 
 
 def main() -> None:
@@ -127,6 +163,8 @@ def main() -> None:
     Typer turns a Ctrl-C that a command does not handle into a silent exit 130; modsim says
     "interrupted" (once: commands that handle it say what they kept, through ``interrupted``).
     """
+    # modsim uses no pydantic plugin; looking for them scans every installed package's entry points.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     try:
         app()
     except SystemExit as exc:

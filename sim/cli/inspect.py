@@ -7,11 +7,9 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-import yaml
 
-from sim.cli.common import EXIT_USER_ERROR, app, console, err_console
+from sim.cli.common import EXIT_USER_ERROR, app, err_console
 from sim.errors import ModsimError
-from sim.scenario import Scenario, bundled_scenarios, load_scenario
 
 
 @app.command()
@@ -23,6 +21,8 @@ def validate(
 
     Example: modsim validate scenarios/baseline.yaml scenarios/cambodia_2023.yaml
     """
+    from sim.scenario import load_scenario
+
     bad = 0
     for path in scenarios:
         try:
@@ -31,7 +31,7 @@ def validate(
             bad += 1
             err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         else:
-            console.print(f"{path}: ok", markup=False, highlight=False)
+            typer.echo(f"{path}: ok")
     if bad:
         raise typer.Exit(EXIT_USER_ERROR)
 
@@ -42,14 +42,18 @@ def list_scenarios() -> None:
 
     Example: modsim list
     """
+    import yaml
+
+    from sim.scenario import bundled_scenarios
+
     for path in bundled_scenarios():
         try:
-            data = yaml.safe_load(path.read_text()) or {}
+            data = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
         except (OSError, yaml.YAMLError):
             data = {}
         description = str(data.get("description", "")).strip().splitlines()
         first = description[0] if description else ""
-        console.print(f"{path}  {first}", markup=False, highlight=False, soft_wrap=True)
+        typer.echo(f"{path}  {first}")
 
 
 @app.command()
@@ -58,4 +62,6 @@ def schema() -> None:
 
     Example: modsim schema > modsim.schema.json
     """
+    from sim.scenario import Scenario
+
     typer.echo(json.dumps(Scenario.model_json_schema(), indent=2))

@@ -12,12 +12,6 @@ from sim.cli.common import (
     EXIT_FAILURES, app, console, err_console, interrupted, print_summary, progress_bar, resume_command,
     user_errors,
 )
-from sim.experiment.runner import run as run_scenario
-from sim.metrics import shown_outcomes
-from sim.plots import draw_charts
-from sim.report import write_report
-from sim.results import ResultsFolder, manifest
-from sim.scenario import check_workload, load_scenario
 
 
 @app.command()
@@ -38,6 +32,13 @@ def run(
 
     Example: modsim run scenarios/baseline.yaml --replications 8 --seed 7 --set review.policy=fifo
     """
+    from sim.experiment.runner import run as run_scenario
+    from sim.metrics import shown_outcomes
+    from sim.plots import draw_charts
+    from sim.report import write_report
+    from sim.results import ResultsFolder, manifest
+    from sim.scenario import check_workload, load_scenario
+
     started = dt.datetime.now(dt.timezone.utc)
     scenario = load_scenario(scenario_path, set_ or ())
     count = replications or scenario.replications
@@ -60,7 +61,7 @@ def run(
     except KeyboardInterrupt:
         kept = len(list(folder.parts.glob("*.json")))
         interrupted(f"interrupted: {kept} finished replication(s) are kept in {folder.work}\n"
-                    f"resume with: {resume_command('run', scenario_path, folder.work, count, seed, set_)}")
+                    f"resume with: {resume_command(folder.work)}")
     files = tables.files()
     info = manifest("run", scenario, seed, started, replications=count, workers=workers, scheduler=scheduler,
                     failures=len(tables.failures), resumed=bool(resume))

@@ -9,22 +9,37 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from sim.errors import ScenarioError
-from sim.scenario.loader import load_document
-from sim.scenario.overrides import parse_set
-from sim.scenario.schema import Scenario
-from sim.scenario.workload import WorkloadError, check_workload, expected_posts
 
-__all__ = ["Scenario", "ScenarioError", "WorkloadError", "load_scenario", "check_workload", "expected_posts",
-           "bundled_scenarios", "SCENARIO_DIR"]
+if TYPE_CHECKING:
+    from sim.scenario.schema import Scenario
+
+__all__ = ["Scenario", "ScenarioError", "WorkloadError", "load_scenario", "check_workload", "bundled_scenarios",
+           "SCENARIO_DIR"]
 
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
+
+# Imported when first used, so that `modsim list` does not build the schema's models.
+_LAZY = {"Scenario": "sim.scenario.schema", "WorkloadError": "sim.scenario.workload",
+         "check_workload": "sim.scenario.workload"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'sim.scenario' has no attribute {name!r}")
 
 
 def load_scenario(path: str | os.PathLike, sets: Iterable[str] = ()) -> Scenario:
     """Load, resolve and validate a scenario file, with `--set` expressions applied."""
+    from sim.scenario.loader import load_document
+    from sim.scenario.overrides import parse_set
+    from sim.scenario.schema import Scenario
+
     parsed = [parse_set(expr) for expr in sets]
     scenario, _ = load_document(str(path), parsed, model=Scenario)
     return scenario

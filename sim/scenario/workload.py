@@ -100,11 +100,6 @@ def estimate(scenario: Scenario) -> Estimate:
     return Estimate(posts=posts, reports=reports, tickets=posts, accounts=accounts, peak_reviewers=reviewers)
 
 
-def expected_posts(scenario: Scenario) -> float:
-    """Expected posts simulated as entities in one replication (violating, reported or flagged)."""
-    return estimate(scenario).posts
-
-
 def check_workload(scenario: Scenario, replications: int, insist: bool = False) -> None:
     """Refuse a run whose work is absurd (with an estimate), unless the user insists.
 

@@ -1,0 +1,94 @@
+"""`modsim compare`: scenarios side by side on common random numbers, with paired differences."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, List, Optional
+
+import typer
+
+from sim.cli import study as st
+from sim.cli.common import app, console, user_errors
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+@app.command()
+@user_errors
+def compare(
+    scenario_paths: List[Path] = typer.Argument(..., metavar="SCENARIO...", help="Two or more scenario YAML files."),
+    replications: Optional[int] = st.REPLICATIONS,
+    seed: Optional[int] = st.SEED,
+    set_: Optional[List[str]] = st.SET,
+    outcomes: Optional[str] = st.OUTCOMES,
+    out: Optional[Path] = st.OUT,
+    workers: Optional[int] = st.WORKERS,
+    scheduler: Optional[str] = st.SCHEDULER,
+    resume: Optional[Path] = st.resume_option("compare"),
+    force: bool = st.FORCE,
+    insist: bool = st.INSIST,
+) -> None:
+    """Compare scenarios on common random numbers: means with 95% intervals and the paired difference to the first.
+
+    Replication k of every scenario uses the same seeds, so a policy change is judged on the same
+    arrivals. Writes comparison.csv, summary.csv, the replication tables with a scenario column and
+    scenarios/<name>.yaml.
+
+    Example: modsim compare scenarios/cambodia_2023.yaml scenarios/counterfactuals/more_khmer_reviewers.yaml -n 10 --seed 7
+    """
+    import yaml
+
+    from sim.experiment import compare as cmp
+    from sim.results import manifest, scenario_document, scenario_hash
+    from sim.scenario import check_workload, load_scenario
+
+    scenarios = [load_scenario(p, set_ or ()) for p in scenario_paths]
+    cmp.check_names(scenarios)
+    count = replications or scenarios[0].replications
+    seed = scenarios[0].seed if seed is None else seed
+    for scenario in scenarios:
+        check_workload(scenario, count, insist)
+    names = [s.name for s in scenarios]
+    study = st.Study("compare-" + "-".join(names)[:80], out, force, resume)
+    study.start({"command": "compare", "scenarios": [scenario_hash(s) for s in scenarios], "seed": seed})
+    todo = cmp.tasks(scenarios, seed, count, set(study.records))
+    report = study.execute(todo, workers, scheduler, "compare", count * len(scenarios))
+    tables = cmp.tables(scenarios, seed, count, study.records)
+    (study.work / "scenarios").mkdir(exist_ok=True)
+    for scenario in scenarios:
+        text = yaml.safe_dump(scenario_document(scenario), sort_keys=False, allow_unicode=True)
+        (study.work / "scenarios" / f"{scenario.name}.yaml").write_text(text)
+    extra = dict(scenarios=names, scenario_hashes=[scenario_hash(s) for s in scenarios], replications=count,
+                 workers=workers, scheduler=scheduler, failures=len(tables.failures), resumed=study.resumed,
+                 worker_restarts=report.restarts)
+    path = study.finish(tables.files(), None, manifest("compare", None, seed, study.started, **extra), report=True)
+    shown = st.outcome_list(outcomes, list(dict.fromkeys(tables.comparison.outcome)), tables.comparison)
+    print_comparison(tables.comparison, names, shown,
+                     f"{' vs '.join(names)}: {count} replications each, seed {seed} (common random numbers)")
+    st.say_finished(path, len(tables.failures), report)
+
+
+def print_comparison(comparison: pd.DataFrame, names: list[str], outcomes: list[str], title: str) -> None:
+    """Means with intervals side by side, then the paired difference of each scenario to the first."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    table.add_column("outcome")
+    for position, name in enumerate(names):
+        table.add_column(f"{name}\nmean (95% CI)", justify="right")
+        if position:
+            table.add_column(f"{name} - {names[0]}\npaired (95% CI)", justify="right")
+    rows = comparison.set_index(["outcome", "scenario"])
+    for outcome in outcomes:
+        cells = [outcome]
+        for position, name in enumerate(names):
+            if (outcome, name) not in rows.index:
+                cells.extend(["-"] * (2 if position else 1))
+                continue
+            row = rows.loc[(outcome, name)]
+            cells.append(st.interval(row["mean"], row.ci_low, row.ci_high))
+            if position:
+                cells.append(st.interval(row.diff_mean, row.diff_low, row.diff_high))
+        table.add_row(*cells)
+    console.print(table)

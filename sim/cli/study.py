@@ -1,0 +1,182 @@
+"""What the experiment commands (compare, sweep, tune, sensitivity) share: one home for their skeleton.
+
+Each of them runs scenarios (or points of a design) times replications on common random numbers
+(replication k of everything uses the same seed, stream by stream), on the executors of
+`modsim run` (serial, local process pool, Dask), with a progress bar, into a results folder. A
+``Study`` is that folder's life: opened (or resumed), its tasks run with every finished
+replication saved at once (so an interrupted study keeps them and prints the complete command
+that resumes it), then its tables, manifest, charts and report written and the folder renamed
+into place. The options they share are defined here once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Optional
+
+import typer
+
+from sim.cli.common import EXIT_FAILURES, console, err_console, format_number, interrupted, progress_bar, resume_command
+from sim.errors import ModsimError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sim.experiment.replicate import Task, TaskReport
+    from sim.results import ResultsFolder
+    from sim.scenario.schema import Scenario
+
+# Options shared with `modsim run` (same names and meaning).
+REPLICATIONS = typer.Option(None, "--replications", "-n", min=1, help="Replications per scenario or point (default: the scenario's).")
+SEED = typer.Option(None, "--seed", min=0, help="Seed shared by everything compared (default: the (first) scenario's).")
+SET = typer.Option(None, "--set", help="Override a value in every scenario: dotted.path=value (repeatable).")
+OUT = typer.Option(None, "--out", help="Write results exactly here (default results/<command>-<name>-<UTC time>/).")
+WORKERS = typer.Option(None, "--workers", min=1, help="Local worker processes (1 = serial; default: all cores).")
+SCHEDULER = typer.Option(None, "--scheduler", help="Dask scheduler address, or 'local' for a LocalCluster (default: $DASK_SCHEDULER_ADDRESS, else local processes).")
+FORCE = typer.Option(False, "--force", help="Replace a non-empty --out folder.")
+INSIST = typer.Option(False, "--insist", help="Run even when the estimated work is absurd.")
+OUTCOMES = typer.Option(None, "--outcomes", help="Outcomes to print, comma-separated (default: the key ones and tracked_*).")
+PARAM_HELP = "path=low..high (integers when both bounds are; durations like 6h..72h) (repeatable)."
+
+
+def resume_option(what: str):
+    """The ``--resume`` option of a study command."""
+    return typer.Option(None, "--resume", help=f"Continue an interrupted {what} in this folder.")
+
+
+class ExperimentError(ModsimError):
+    """An experiment that cannot run as asked."""
+
+
+class Study:
+    """The results folder of one experiment command, from opening it to renaming it into place."""
+
+    def __init__(self, name: str, out: Optional[Path], force: bool, resume: Optional[Path]):
+        from sim.results import ResultsFolder
+
+        self.started = dt.datetime.now(dt.timezone.utc)
+        self.resumed = bool(resume)
+        self.folder: ResultsFolder = ResultsFolder.resume(resume) if resume else ResultsFolder.create(name, out, force)
+        self.records: dict = {}
+
+    @property
+    def work(self) -> Path:
+        """The folder being written (renamed into place by ``finish``)."""
+        return self.folder.work
+
+    def start(self, info: dict) -> None:
+        """Check that a resumed folder holds this same experiment, record it, and load what finished."""
+        self.folder.check_experiment(info)
+        self.folder.start_experiment(info)
+        if self.resumed:
+            self.records.update(self.folder.load_parts())
+
+    def execute(self, tasks: list[Task], workers: Optional[int], scheduler: Optional[str], label: str,
+                total: int) -> TaskReport:
+        """Run the tasks with a progress bar, saving each finished one; Ctrl-C keeps them and says how to resume."""
+        from sim.experiment.executors import executor_for
+        from sim.experiment.replicate import run_tasks
+
+        try:
+            with progress_bar(label, total) as advance:
+                for _ in range(total - len(tasks)):
+                    advance()
+
+                def finished(key, record):
+                    self.folder.save_part(key, record)
+                    self.records[key] = record
+                    advance()
+
+                with executor_for(workers, scheduler, len(tasks)) as executor:
+                    return run_tasks(tasks, executor, finished)
+        except KeyboardInterrupt:
+            self.interrupted()
+
+    def interrupted(self) -> None:
+        """Say what was kept and the complete command that resumes, then exit with status 130."""
+        interrupted(f"interrupted: finished replications are kept in {self.work}\n"
+                    f"resume with: {resume_command(self.work)}")
+
+    def finish(self, files: dict, scenario: Scenario | None, info: dict, report: bool = False) -> Path:
+        """Write the tables and manifest, draw the charts (and the report), and rename the folder into place."""
+        self.folder.write_tables(files, scenario, info)
+        draw_and_report(self.work, report=report)
+        return self.folder.finalize()
+
+
+def draw_and_report(work: Path, report: bool = False) -> None:
+    """Charts (and, with ``report``, the HTML report) from the tables; a chart that fails is a warning."""
+    from sim.plots import draw_charts
+    from sim.report import write_report
+
+    for name, draw in (("charts", draw_charts), ("report", write_report if report else None)):
+        if draw is None:
+            continue
+        try:
+            draw(work)
+        except Exception as exc:  # noqa: BLE001 - the tables are written; a chart bug must not lose them
+            err_console.print(f"warning: the {name} failed: {type(exc).__name__}: {exc}", markup=False)
+
+
+def say_finished(path: Path, failures: int, report: TaskReport, failures_file: str = "failures.csv") -> None:
+    """Print the results folder and what went wrong with the workers; exit 3 if replications failed."""
+    console.print(f"results: {path}", markup=False, highlight=False)
+    if report.restarts:
+        err_console.print(f"a worker process died: the pool was restarted {report.restarts} time(s) and "
+                          f"{len(report.retried)} replication(s) run again; {len(report.lost)} lost twice "
+                          "are recorded as failures", markup=False)
+    if failures:
+        err_console.print(f"{failures} replication(s) failed; see {path / failures_file}", markup=False)
+        raise typer.Exit(EXIT_FAILURES)
+
+
+def outcome_list(text: Optional[str], available: list[str], summary=None) -> list[str]:
+    """The outcomes to print: those named by ``--outcomes`` (checked), else the key ones and tracked ones."""
+    from sim.metrics import KEY_OUTCOMES, shown_outcomes
+
+    if text:
+        chosen = [o.strip() for o in text.split(",") if o.strip()]
+        unknown = [o for o in chosen if o not in available]
+        if unknown:
+            raise ExperimentError(f"--outcomes: unknown outcome(s) {', '.join(unknown)}")
+        return chosen
+    if summary is not None:
+        return [o for o in shown_outcomes(summary) if o in available]
+    return [o for o in (*KEY_OUTCOMES, *(a for a in available if a.startswith("tracked_"))) if o in available]
+
+
+def interval(mean: float, low: float, high: float) -> str:
+    """A mean with its interval, as the tables print it."""
+    return f"{format_number(mean)} ({format_number(low)} .. {format_number(high)})"
+
+
+def load_point(path: Path, sets: list[str], extra: list[str], label: str) -> Scenario:
+    """The scenario at one point of a design: the file with the command's and the point's ``--set``s."""
+    from sim.errors import ScenarioError
+    from sim.scenario import load_scenario
+
+    try:
+        return load_scenario(path, [*sets, *extra])
+    except ScenarioError as exc:
+        raise ExperimentError(f"{label} ({', '.join(extra)}): {exc}") from None
+
+
+def points_scenarios(path: Path, sets: list[str], paths: list[str], points: list[tuple]) -> list[Scenario]:
+    """The scenario of every point of a design, each validated like a file."""
+    from sim.experiment import sweep as swp
+
+    return [load_point(path, sets, swp.set_expressions(paths, p), f"point {i}") for i, p in enumerate(points)]
+
+
+def replication_means(records: dict, keys: Callable[[int], list[str]], count: int) -> pd.DataFrame:
+    """One row per point: the mean of each outcome over the point's finished replications."""
+    import pandas as pd
+
+    from sim.metrics import Replication
+
+    rows = []
+    for point in range(count):
+        outs = [records[k].outcomes for k in keys(point) if isinstance(records.get(k), Replication)]
+        rows.append(pd.DataFrame(outs).apply(pd.to_numeric, errors="coerce").mean() if outs else pd.Series(dtype=float))
+    return pd.DataFrame(rows).reset_index(drop=True)

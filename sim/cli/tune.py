@@ -1,0 +1,157 @@
+"""`modsim tune`: Optuna over policy parameters, one objective or a Pareto front, with constraints."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, List, Optional
+
+import typer
+
+from sim.cli import study as st
+from sim.cli.common import EXIT_FAILURES, app, console, err_console, format_number, progress_bar, user_errors
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sim.experiment.replicate import TaskReport
+
+
+@app.command()
+@user_errors
+def tune(
+    scenario_path: Path = typer.Argument(..., metavar="SCENARIO", help="Scenario YAML file."),
+    param: List[str] = typer.Option(..., "--param", help="path=low..high to tune (integers when both bounds are; durations like 6h..72h) (repeatable)."),
+    objective: List[str] = typer.Option(..., "--objective", help="min:OUTCOME or max:OUTCOME; several give a Pareto front (repeatable)."),
+    constraint: Optional[List[str]] = typer.Option(None, "--constraint", help="OUTCOME<=VALUE or OUTCOME>=VALUE on the mean (repeatable)."),
+    trials: int = typer.Option(30, "--trials", min=1, help="Trials in the study (a resumed study runs only the remaining ones)."),
+    replications: Optional[int] = st.REPLICATIONS,
+    seed: Optional[int] = st.SEED,
+    set_: Optional[List[str]] = st.SET,
+    out: Optional[Path] = st.OUT,
+    workers: Optional[int] = st.WORKERS,
+    scheduler: Optional[str] = st.SCHEDULER,
+    resume: Optional[Path] = st.resume_option("study"),
+    force: bool = st.FORCE,
+    insist: bool = st.INSIST,
+) -> None:
+    """Tune parameters with Optuna (TPE for one objective, NSGA-II for several) under constraints.
+
+    Every trial is the mean over the same common-random-number replications. Writes trials.parquet,
+    study.db (the Optuna study: --resume continues it), objectives.json and best/*.yaml, the best
+    (or Pareto-optimal) settings as ready-to-run scenarios.
+
+    Example: modsim tune scenarios/validation/mmc.yaml --param review.pools.agents.reviewers=18..30 --objective max:reviewer_utilization --constraint 'queue_wait_mean_h<=0.1' --trials 20 -n 3
+    """
+    import pandas as pd
+    import yaml
+
+    from sim.experiment import sweep as swp
+    from sim.experiment import tune as tun
+    from sim.experiment.executors import executor_for
+    from sim.experiment.replicate import Failure, Task, TaskReport, run_tasks
+    from sim.metrics import Replication
+    from sim.results import manifest, scenario_document, scenario_hash
+    from sim.scenario import check_workload, load_scenario
+
+    ranges = [swp.parse_range(p, "--param") for p in param]
+    swp._check_paths([r.path for r in ranges], "--param")
+    objectives = [tun.parse_objective(o) for o in objective]
+    constraints = [tun.parse_constraint(c) for c in constraint or ()]
+    sets = list(set_ or ())
+    base = load_scenario(scenario_path, sets)
+    count = replications or base.replications
+    seed = base.seed if seed is None else seed
+    for corner in (0.0, 1.0):  # every bound must make a valid scenario, before any trial runs
+        values = {r.path: r.value(corner) for r in ranges}
+        check_workload(st.load_point(scenario_path, sets, swp.set_expressions(list(values), tuple(values.values())),
+                                     "--param bounds"), count, insist)
+    study_folder = st.Study(f"tune-{base.name}", out, force, resume)
+    spec = {"objectives": [o.text for o in objectives], "constraints": [c.text for c in constraints],
+            "params": list(param), "seed": seed, "replications": count, "scenario_hash": scenario_hash(base)}
+    spec_path = study_folder.work / "objectives.json"
+    if resume and spec_path.exists() and json.loads(spec_path.read_text()) != spec:
+        raise st.ExperimentError(f"--resume {resume}: the parameters, objectives, constraints, seed or replications "
+                                 "differ from the interrupted study's")
+    spec_path.write_text(json.dumps(spec, indent=2))
+    study = tun.open_study(study_folder.work / "study.db", objectives, seed, bool(constraints))
+    requeued = tun.recover_interrupted(study)
+    if requeued:
+        err_console.print(f"{requeued} interrupted trial(s) will run again", markup=False)
+    cache: dict = {}
+    failures = [0]
+    reports = TaskReport()
+    try:
+        with executor_for(workers, scheduler, count) as executor, \
+                progress_bar(f"tune {base.name}", trials) as advance:
+            for _ in range(min(tun.finished_trials(study), trials)):
+                advance()
+
+            def evaluate(params: dict) -> tuple[dict[str, float], int]:
+                key = tuple(sorted((k, str(v)) for k, v in params.items()))
+                if key not in cache:
+                    point = st.load_point(scenario_path, sets, swp.set_expressions(list(params), tuple(params.values())),
+                                          "trial")
+                    data = point.model_dump(mode="json")
+                    records: dict = {}
+                    step = run_tasks([Task(i, data, seed, i) for i in range(count)], executor, records.__setitem__)
+                    reports.restarts += step.restarts
+                    reports.retried += step.retried
+                    reports.lost += step.lost
+                    outs = [r.outcomes for r in records.values() if isinstance(r, Replication)]
+                    lost = sum(isinstance(r, Failure) for r in records.values())
+                    means = pd.DataFrame(outs).apply(pd.to_numeric, errors="coerce").mean().to_dict() if outs else {}
+                    cache[key] = ({k: float(v) for k, v in means.items()}, lost)
+                means, lost = cache[key]
+                failures[0] += lost
+                return means, lost
+
+            tun.optimize(study, ranges, objectives, constraints, trials, evaluate, advance)
+    except KeyboardInterrupt:
+        study_folder.interrupted()
+    table = tun.trials_table(study, ranges, objectives, constraints)
+    best = tun.best_trials(table, objectives)
+    (study_folder.work / "best").mkdir(exist_ok=True)
+    for number in best:
+        values = tun.trial_sets(study, number)
+        scenario = load_scenario(scenario_path, [*sets, *swp.set_expressions(list(values), tuple(values.values()))])
+        text = yaml.safe_dump(scenario_document(scenario), sort_keys=False, allow_unicode=True)
+        header = f"# modsim tune: trial {number} of {base.name}: " + ", ".join(f"{k}={v}" for k, v in values.items())
+        (study_folder.work / "best" / f"trial-{number:04d}.yaml").write_text(header + "\n" + text)
+    failed = int(table.failures.sum()) if len(table) else 0
+    extra = dict(objectives=spec["objectives"], constraints=spec["constraints"], params=list(param), trials=trials,
+                 replications=count, workers=workers, scheduler=scheduler, best_trials=best, failures=failed,
+                 resumed=study_folder.resumed, worker_restarts=reports.restarts)
+    del study
+    path = study_folder.finish({"trials.parquet": table}, base, manifest("tune", base, seed, study_folder.started, **extra))
+    print_best(table, best, ranges, objectives, constraints, f"tune {base.name}: {len(table)} trials x {count} replications, seed {seed}")
+    if not best:
+        err_console.print("no trial met every constraint: best/ is empty", markup=False)
+    _say_tuned(path, failed, reports)
+
+
+def _say_tuned(path: Path, failed: int, report: TaskReport) -> None:
+    console.print(f"results: {path}", markup=False, highlight=False)
+    if report.restarts:
+        err_console.print(f"a worker process died: the pool was restarted {report.restarts} time(s)", markup=False)
+    if failed:
+        err_console.print(f"{failed} replication(s) failed (trial means use the others); see trials.parquet",
+                          markup=False)
+        raise typer.Exit(EXIT_FAILURES)
+
+
+def print_best(table: pd.DataFrame, best: list[int], ranges, objectives, constraints, title: str) -> None:
+    """The best trial (or the Pareto front): its parameters, objectives and constrained outcomes."""
+    from rich.table import Table
+
+    out = Table(title=title + (" - Pareto front" if len(objectives) > 1 else " - best"), title_justify="left")
+    columns = ["trial", *(r.path for r in ranges), *dict.fromkeys([*(o.outcome for o in objectives),
+                                                                      *(c.outcome for c in constraints)])]
+    for name in columns:
+        out.add_column(name, justify="right")
+    rows = table.set_index("trial")
+    for number in best:
+        row = rows.loc[number]
+        out.add_row(str(number), *(str(row[c]) if not isinstance(row[c], float) else format_number(row[c])
+                                   for c in columns[1:]))
+    console.print(out)
