@@ -24,3 +24,23 @@ def load():
 def pytest_addoption(parser):
     parser.addoption("--update-golden", action="store_true", default=False,
                      help="Rewrite tests/golden/ from this run (for a change meant to alter results).")
+
+
+@pytest.fixture
+def failing_replication(monkeypatch):
+    """Make replication ``index`` (of the scenario named ``name``, or of any) raise RuntimeError("boom").
+
+    Patches this process only: for serial runs (``--workers 1``)."""
+    import sim.experiment.replicate as replicate
+
+    real = replicate.simulate
+
+    def fail(index: int, name: str | None = None) -> None:
+        def flaky(scenario, seed, number):
+            if number == index and name in (None, scenario.name):
+                raise RuntimeError("boom")
+            return real(scenario, seed, number)
+
+        monkeypatch.setattr(replicate, "simulate", flaky)
+
+    return fail

@@ -152,17 +152,8 @@ def test_a_worker_that_dies_again_is_recorded_as_failure(load, tmp_path):
     assert list(tables.failures.replication) == [1]
 
 
-def test_a_raising_replication_is_a_failure_not_an_exception(load, monkeypatch):
-    import sim.experiment.replicate as replicate
-
-    real = replicate.simulate
-
-    def flaky(scenario, seed, index):
-        if index == 2:
-            raise RuntimeError("boom")
-        return real(scenario, seed, index)
-
-    monkeypatch.setattr(replicate, "simulate", flaky)
+def test_a_raising_replication_is_a_failure_not_an_exception(load, failing_replication):
+    failing_replication(2)
     scenario, tasks = _tasks(load)
     records, _ = _run(tasks, None)
     assert isinstance(records[2], Failure) and "boom" in records[2].error

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import os
 import subprocess
 import sys
 import time
@@ -160,24 +161,15 @@ def test_compare_resumed_equals_uninterrupted(tmp_path):
     assert_same_tables(full, tmp_path / "part")
 
 
-def test_a_failing_replication_is_reported_not_fatal(tmp_path, monkeypatch):
-    import sim.experiment.replicate as replicate
-
-    real = replicate.simulate
-
-    def flaky(scenario, seed, index):
-        if index == 1 and scenario.name == "c22":
-            raise RuntimeError("injected")
-        return real(scenario, seed, index)
-
-    monkeypatch.setattr(replicate, "simulate", flaky)
+def test_a_failing_replication_is_reported_not_fatal(tmp_path, failing_replication):
+    failing_replication(1, "c22")
     a, b = two_policies(tmp_path)
     out = tmp_path / "f"
     result = invoke("compare", a, b, "-n", 3, "--workers", 1, "--out", out, *SHORT)
     assert result.exit_code == EXIT_FAILURES, result.output
     failures = pd.read_csv(out / "failures.csv")
     assert list(failures[["scenario", "replication"]].itertuples(index=False, name=None)) == [("c22", 1)]
-    assert "injected" in failures.error[0] and "seed" in failures.columns
+    assert "boom" in failures.error[0] and "seed" in failures.columns
     comparison = pd.read_csv(out / "comparison.csv")
     wait = comparison[(comparison.scenario == "c22") & (comparison.outcome == "queue_wait_mean_h")]
     assert list(wait.n) == [2]
@@ -310,7 +302,12 @@ def test_sigint_then_resume_equals_uninterrupted(tmp_path):
     assert b"resume with" in err
     done = len(list(parts.glob("*.json")))
     assert 2 <= done < 24
-    resumed = subprocess.run([*args, "--resume", str(out)], cwd=tmp_path, capture_output=True, timeout=300)
+    # The printed command, run as it is, resumes the same work.
+    again = err.decode().split("resume with: ", 1)[1].strip()
+    assert "..." not in again and "--vary review.pools.agents.reviewers=20:27:1" in again and "-n 3" not in again
+    assert "--replications 3" in again and "--set horizon=400h --set warmup=10h" in again
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    resumed = subprocess.run(["bash", "-c", again], cwd=tmp_path, capture_output=True, timeout=300, env=env)
     assert resumed.returncode == 0, resumed.stderr
     full = subprocess.run([*args, "--out", str(tmp_path / "full")], cwd=tmp_path, capture_output=True, timeout=300)
     assert full.returncode == 0, full.stderr

@@ -37,17 +37,8 @@ def test_readme_example_runs_as_a_plain_script_on_a_process_pool(tmp_path):
     assert "bootstrapping" not in done.stderr
 
 
-def test_failed_replications_raise_with_the_finished_tables(load, monkeypatch):
-    import sim.experiment.replicate as replicate
-
-    real = replicate.simulate
-
-    def flaky(scenario, seed, index):
-        if index == 1:
-            raise RuntimeError("boom")
-        return real(scenario, seed, index)
-
-    monkeypatch.setattr(replicate, "simulate", flaky)
+def test_failed_replications_raise_with_the_finished_tables(load, failing_replication):
+    failing_replication(1)
     scenario = load("validation/mmc.yaml", "horizon=150h")
     with pytest.raises(sim.ReplicationsFailed, match=r"1 of 3 replication\(s\) failed.*RuntimeError: boom") as info:
         sim.run(scenario, replications=3, seed=2, workers=1)

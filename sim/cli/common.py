@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 import shlex
 import sys
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Callable, Iterator, NoReturn
 
-import click
 import typer
+import typer.models
 
 from sim.errors import ModsimError, _one_line
 from sim.formatting import format_number
@@ -131,30 +132,33 @@ def interrupted(message: str = "interrupted") -> NoReturn:
 _interrupt_reported = False
 
 
-def resume_command(work) -> str:
-    """The complete command line that continues this interrupted command in ``work``.
+def command_line(name: str, signature: inspect.Signature, values: dict) -> list[str]:
+    """The words of a command line asking for the same work as ``values`` (a command's arguments by name).
 
-    Rebuilt from the options the command was given (every one but ``--out``, ``--force`` and
-    ``--resume``), so that the resumed command asks for exactly the same work.
+    Every given argument and option is kept but ``--out``, ``--force`` and ``--resume``; each option
+    by its long name, as its Typer declaration in ``signature`` names it.
     """
-    context = click.get_current_context()
-    words = ["modsim", context.info_name]
-    for param in context.command.params:
-        value = context.params.get(param.name)
-        if param.name in ("out", "force", "resume") or value is None or value is False or value == ():
+    words = ["modsim", name]
+    for key, param in signature.parameters.items():
+        value = values.get(key)
+        if key in ("out", "force", "resume") or value is None or value is False or value in ((), []):
             continue
-        values = list(value) if isinstance(value, (list, tuple)) else [value]
-        if isinstance(param, click.Argument):
-            words += [str(v) for v in values]
+        items = list(value) if isinstance(value, (list, tuple)) else [value]
+        if isinstance(param.default, typer.models.ArgumentInfo):
+            words += [str(item) for item in items]
             continue
-        flag = max(param.opts, key=len)
-        if getattr(param, "is_flag", False):
+        flag = max(param.default.param_decls, key=len)
+        if value is True:
             words.append(flag)
         else:
-            for item in values:
+            for item in items:
                 words += [flag, str(item)]
-    words += ["--resume", str(work)]
-    return shlex.join(words)
+    return words
+
+
+def resume_command(words: list[str], work) -> str:
+    """The complete command line that continues an interrupted command (``command_line``) in ``work``."""
+    return shlex.join([*words, "--resume", str(work)])
 
 
 def main() -> None:

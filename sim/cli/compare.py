@@ -3,31 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, List, Optional
+from typing import TYPE_CHECKING, List
 
 import typer
 
 from sim.cli import study as st
-from sim.cli.common import app, console, user_errors
+from sim.cli.common import console
 
 if TYPE_CHECKING:
     import pandas as pd
 
 
-@app.command()
-@user_errors
+@st.study_command("compare")
 def compare(
     scenario_paths: List[Path] = typer.Argument(..., metavar="SCENARIO...", help="Two or more scenario YAML files."),
-    replications: Optional[int] = st.REPLICATIONS,
-    seed: Optional[int] = st.SEED,
-    set_: Optional[List[str]] = st.SET,
-    outcomes: Optional[str] = st.OUTCOMES,
-    out: Optional[Path] = st.OUT,
-    workers: Optional[int] = st.WORKERS,
-    scheduler: Optional[str] = st.SCHEDULER,
-    resume: Optional[Path] = st.resume_option("compare"),
-    force: bool = st.FORCE,
-    insist: bool = st.INSIST,
+    *,
+    options: st.StudyOptions,
 ) -> None:
     """Compare scenarios on common random numbers: means with 95% intervals and the paired difference to the first.
 
@@ -43,27 +34,27 @@ def compare(
     from sim.results import manifest, scenario_document, scenario_hash
     from sim.scenario import check_workload, load_scenario
 
-    scenarios = [load_scenario(p, set_ or ()) for p in scenario_paths]
+    scenarios = [load_scenario(p, options.sets) for p in scenario_paths]
     cmp.check_names(scenarios)
-    count = replications or scenarios[0].replications
-    seed = scenarios[0].seed if seed is None else seed
+    count = options.replications or scenarios[0].replications
+    seed = scenarios[0].seed if options.seed is None else options.seed
     for scenario in scenarios:
-        check_workload(scenario, count, insist)
+        check_workload(scenario, count, options.insist)
     names = [s.name for s in scenarios]
-    study = st.Study("compare-" + "-".join(names)[:80], out, force, resume)
+    study = st.Study("compare-" + "-".join(names)[:80], options)
     study.start({"command": "compare", "scenarios": [scenario_hash(s) for s in scenarios], "seed": seed})
     todo = cmp.tasks(scenarios, seed, count, set(study.records))
-    report = study.execute(todo, workers, scheduler, "compare", count * len(scenarios))
+    report = study.execute(todo, options.workers, options.scheduler, "compare", count * len(scenarios))
     tables = cmp.tables(scenarios, seed, count, study.records)
     (study.work / "scenarios").mkdir(exist_ok=True)
     for scenario in scenarios:
         text = yaml.safe_dump(scenario_document(scenario), sort_keys=False, allow_unicode=True)
         (study.work / "scenarios" / f"{scenario.name}.yaml").write_text(text)
     extra = dict(scenarios=names, scenario_hashes=[scenario_hash(s) for s in scenarios], replications=count,
-                 workers=workers, scheduler=scheduler, failures=len(tables.failures), resumed=study.resumed,
+                 workers=options.workers, scheduler=options.scheduler, failures=len(tables.failures), resumed=study.resumed,
                  worker_restarts=report.restarts)
     path = study.finish(tables.files(), None, manifest("compare", None, seed, study.started, **extra), report=True)
-    shown = st.outcome_list(outcomes, list(dict.fromkeys(tables.comparison.outcome)), tables.comparison)
+    shown = st.outcome_list(options.outcomes, list(dict.fromkeys(tables.comparison.outcome)), tables.comparison)
     print_comparison(tables.comparison, names, shown,
                      f"{' vs '.join(names)}: {count} replications each, seed {seed} (common random numbers)")
     st.say_finished(path, len(tables.failures), report)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
 from sim.cli.common import (
-    EXIT_FAILURES, app, console, err_console, interrupted, print_summary, progress_bar, resume_command,
+    EXIT_FAILURES, app, command_line, console, err_console, interrupted, print_summary, progress_bar, resume_command,
     user_errors,
 )
 
@@ -32,6 +33,7 @@ def run(
 
     Example: modsim run scenarios/baseline.yaml --replications 8 --seed 7 --set review.policy=fifo
     """
+    asked = command_line("run", inspect.signature(run), dict(locals()))
     from sim.experiment.runner import run as run_scenario
     from sim.metrics import shown_outcomes
     from sim.plots import draw_charts
@@ -61,7 +63,7 @@ def run(
     except KeyboardInterrupt:
         kept = len(list(folder.parts.glob("*.json")))
         interrupted(f"interrupted: {kept} finished replication(s) are kept in {folder.work}\n"
-                    f"resume with: {resume_command(folder.work)}")
+                    f"resume with: {resume_command(asked, folder.work)}")
     files = tables.files()
     info = manifest("run", scenario, seed, started, replications=count, workers=workers, scheduler=scheduler,
                     failures=len(tables.failures), resumed=bool(resume))

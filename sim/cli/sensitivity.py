@@ -8,29 +8,20 @@ from typing import TYPE_CHECKING, List, Optional
 import typer
 
 from sim.cli import study as st
-from sim.cli.common import app, console, user_errors
+from sim.cli.common import console
 
 if TYPE_CHECKING:
     import pandas as pd
 
 
-@app.command()
-@user_errors
+@st.study_command("analysis")
 def sensitivity(
     scenario_path: Path = typer.Argument(..., metavar="SCENARIO", help="Scenario YAML file."),
     param: List[str] = typer.Option(..., "--param", help=st.PARAM_HELP),
     method: str = typer.Option("morris", "--method", help="morris (screening: mu_star, sigma) or sobol (S1, ST)."),
     samples: Optional[int] = typer.Option(None, "--samples", min=2, help="Morris trajectories (default 10) or Sobol base samples, a power of two (default 16)."),
-    replications: Optional[int] = st.REPLICATIONS,
-    seed: Optional[int] = st.SEED,
-    set_: Optional[List[str]] = st.SET,
-    outcomes: Optional[str] = st.OUTCOMES,
-    out: Optional[Path] = st.OUT,
-    workers: Optional[int] = st.WORKERS,
-    scheduler: Optional[str] = st.SCHEDULER,
-    resume: Optional[Path] = st.resume_option("analysis"),
-    force: bool = st.FORCE,
-    insist: bool = st.INSIST,
+    *,
+    options: st.StudyOptions,
 ) -> None:
     """Which parameters move which outcomes: Morris or Sobol indices (SALib) with 95% intervals.
 
@@ -47,23 +38,23 @@ def sensitivity(
         raise st.ExperimentError(f"--method {method!r}: expected morris or sobol")
     ranges = [swp.parse_range(p, "--param") for p in param]
     swp._check_paths([r.path for r in ranges], "--param")
-    sets = list(set_ or ())
+    sets = options.sets
     base = load_scenario(scenario_path, sets)
-    count = replications or base.replications
-    seed = base.seed if seed is None else seed
+    count = options.replications or base.replications
+    seed = base.seed if options.seed is None else options.seed
     samples = samples or (10 if method == "morris" else 16)
     points, units = sens.design(ranges, method, samples, seed)
     paths = [r.path for r in ranges]
     scenarios = st.points_scenarios(scenario_path, sets, paths, points)
     for scenario in scenarios:
-        check_workload(scenario, count, insist)
-    study = st.Study(f"sensitivity-{base.name}", out, force, resume)
+        check_workload(scenario, count, options.insist)
+    study = st.Study(f"sensitivity-{base.name}", options)
     study.start({"command": "sensitivity", "scenarios": [scenario_hash(s) for s in scenarios], "seed": seed})
     todo = swp.tasks([s.model_dump(mode="json") for s in scenarios], seed, count, set(study.records))
-    report = study.execute(todo, workers, scheduler, f"{method} {base.name}", count * len(points))
+    report = study.execute(todo, options.workers, options.scheduler, f"{method} {base.name}", count * len(points))
     means = st.replication_means(study.records, lambda p: [swp.part_key(p, i) for i in range(count)], len(points))
     available = list(means.columns)
-    chosen = st.outcome_list(outcomes, available) if outcomes else available
+    chosen = st.outcome_list(options.outcomes, available) if options.outcomes else available
     table, skipped = sens.analyze(ranges, method, units, means, chosen, seed)
     points_table = swp.points_table(paths, points)
     failures = swp.sweep_tables(points_table, seed, count, study.records)[2]
@@ -71,10 +62,10 @@ def sensitivity(
     if len(failures):
         files["failures.csv"] = failures
     extra = dict(params=list(param), method=method, samples=samples, points=len(points), replications=count,
-                 workers=workers, scheduler=scheduler, failures=len(failures), skipped_outcomes=skipped,
+                 workers=options.workers, scheduler=options.scheduler, failures=len(failures), skipped_outcomes=skipped,
                  resumed=study.resumed, worker_restarts=report.restarts)
     path = study.finish(files, base, manifest("sensitivity", base, seed, study.started, **extra))
-    shown = st.outcome_list(outcomes, available)
+    shown = st.outcome_list(options.outcomes, available)
     print_sensitivity(table, [o for o in shown if o not in skipped], "ST" if method == "sobol" else "mu_star",
                       f"{method} sensitivity of {base.name}: {len(points)} points x {count} replications, seed {seed}")
     st.say_finished(path, len(failures), report)

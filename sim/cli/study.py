@@ -6,18 +6,25 @@ Each of them runs scenarios (or points of a design) times replications on common
 ``Study`` is that folder's life: opened (or resumed), its tasks run with every finished
 replication saved at once (so an interrupted study keeps them and prints the complete command
 that resumes it), then its tables, manifest, charts and report written and the folder renamed
-into place. The options they share are defined here once.
+into place. The options they share are defined here once (``study_command``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import inspect
+import typing
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, List, Optional
 
 import typer
 
-from sim.cli.common import EXIT_FAILURES, console, err_console, format_number, interrupted, progress_bar, resume_command
+from sim.cli.common import (
+    EXIT_FAILURES, app, command_line, console, err_console, format_number, interrupted, progress_bar, resume_command,
+    user_errors,
+)
 from sim.errors import ModsimError
 
 if TYPE_CHECKING:
@@ -27,22 +34,74 @@ if TYPE_CHECKING:
     from sim.results import ResultsFolder
     from sim.scenario.schema import Scenario
 
-# Options shared with `modsim run` (same names and meaning).
-REPLICATIONS = typer.Option(None, "--replications", "-n", min=1, help="Replications per scenario or point (default: the scenario's).")
-SEED = typer.Option(None, "--seed", min=0, help="Seed shared by everything compared (default: the (first) scenario's).")
-SET = typer.Option(None, "--set", help="Override a value in every scenario: dotted.path=value (repeatable).")
-OUT = typer.Option(None, "--out", help="Write results exactly here (default results/<command>-<name>-<UTC time>/).")
-WORKERS = typer.Option(None, "--workers", min=1, help="Local worker processes (1 = serial; default: all cores).")
-SCHEDULER = typer.Option(None, "--scheduler", help="Dask scheduler address, or 'local' for a LocalCluster (default: $DASK_SCHEDULER_ADDRESS, else local processes).")
-FORCE = typer.Option(False, "--force", help="Replace a non-empty --out folder.")
-INSIST = typer.Option(False, "--insist", help="Run even when the estimated work is absurd.")
-OUTCOMES = typer.Option(None, "--outcomes", help="Outcomes to print, comma-separated (default: the key ones and tracked_*).")
 PARAM_HELP = "path=low..high (integers when both bounds are; durations like 6h..72h) (repeatable)."
 
 
-def resume_option(what: str):
-    """The ``--resume`` option of a study command."""
-    return typer.Option(None, "--resume", help=f"Continue an interrupted {what} in this folder.")
+@dataclass(frozen=True)
+class StudyOptions:
+    """The options every study command takes, with the names and meaning they have in `modsim run`."""
+
+    replications: Optional[int]
+    seed: Optional[int]
+    set_: Optional[List[str]]
+    outcomes: Optional[str]
+    out: Optional[Path]
+    workers: Optional[int]
+    scheduler: Optional[str]
+    resume: Optional[Path]
+    force: bool
+    insist: bool
+    asked: tuple[str, ...]  # the command line asking for this work (see ``command_line``)
+
+    @property
+    def sets(self) -> list[str]:
+        """The ``--set`` expressions, in order."""
+        return list(self.set_ or ())
+
+
+def _shared_options(what: str) -> list[tuple[str, Any, Any]]:
+    return [
+        ("replications", Optional[int], typer.Option(None, "--replications", "-n", min=1, help="Replications per scenario or point (default: the scenario's).")),
+        ("seed", Optional[int], typer.Option(None, "--seed", min=0, help="Seed shared by everything compared (default: the (first) scenario's).")),
+        ("set_", Optional[List[str]], typer.Option(None, "--set", help="Override a value in every scenario: dotted.path=value (repeatable).")),
+        ("outcomes", Optional[str], typer.Option(None, "--outcomes", help="Outcomes to print, comma-separated (default: the key ones and tracked_*).")),
+        ("out", Optional[Path], typer.Option(None, "--out", help="Write results exactly here (default results/<command>-<name>-<UTC time>/).")),
+        ("workers", Optional[int], typer.Option(None, "--workers", min=1, help="Local worker processes (1 = serial; default: all cores).")),
+        ("scheduler", Optional[str], typer.Option(None, "--scheduler", help="Dask scheduler address, or 'local' for a LocalCluster (default: $DASK_SCHEDULER_ADDRESS, else local processes).")),
+        ("resume", Optional[Path], typer.Option(None, "--resume", help=f"Continue an interrupted {what} in this folder.")),
+        ("force", bool, typer.Option(False, "--force", help="Replace a non-empty --out folder.")),
+        ("insist", bool, typer.Option(False, "--insist", help="Run even when the estimated work is absurd.")),
+    ]
+
+
+def study_command(what: str) -> Callable:
+    """Register a study command: its own parameters, then the shared ones, handed to it as ``options``.
+
+    The decorated function takes its own arguments and options and a keyword ``options``
+    (``StudyOptions``); the command line shows its own options first, then the shared ones.
+    """
+
+    def decorate(function: Callable) -> Callable:
+        own = [p for name, p in inspect.signature(function).parameters.items() if name != "options"]
+        shared = _shared_options(what)
+        names = [name for name, _, _ in shared]
+
+        @functools.wraps(function)
+        def command(**kwargs):
+            asked = tuple(command_line(function.__name__, command.__signature__, kwargs))
+            options = StudyOptions(**{name: kwargs.pop(name) for name in names}, asked=asked)
+            return function(**kwargs, options=options)
+
+        hints = typing.get_type_hints(function)
+        command.__signature__ = inspect.Signature(
+            [p.replace(annotation=hints[p.name]) for p in own]
+            + [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=kind)
+               for name, kind, default in shared])
+        command.__annotations__ = {**{p.name: hints[p.name] for p in own}, **{n: k for n, k, _ in shared}}
+        del command.__wrapped__  # Typer reads the signature above, not the function's own
+        return app.command(function.__name__)(user_errors(command))
+
+    return decorate
 
 
 class ExperimentError(ModsimError):
@@ -52,12 +111,14 @@ class ExperimentError(ModsimError):
 class Study:
     """The results folder of one experiment command, from opening it to renaming it into place."""
 
-    def __init__(self, name: str, out: Optional[Path], force: bool, resume: Optional[Path]):
+    def __init__(self, name: str, options: StudyOptions):
         from sim.results import ResultsFolder
 
         self.started = dt.datetime.now(dt.timezone.utc)
-        self.resumed = bool(resume)
-        self.folder: ResultsFolder = ResultsFolder.resume(resume) if resume else ResultsFolder.create(name, out, force)
+        self.resumed = bool(options.resume)
+        self.asked = list(options.asked)
+        self.folder: ResultsFolder = (ResultsFolder.resume(options.resume) if options.resume
+                                      else ResultsFolder.create(name, options.out, options.force))
         self.records: dict = {}
 
     @property
@@ -96,7 +157,7 @@ class Study:
     def interrupted(self) -> None:
         """Say what was kept and the complete command that resumes, then exit with status 130."""
         interrupted(f"interrupted: finished replications are kept in {self.work}\n"
-                    f"resume with: {resume_command(self.work)}")
+                    f"resume with: {resume_command(self.asked, self.work)}")
 
     def finish(self, files: dict, scenario: Scenario | None, info: dict, report: bool = False) -> Path:
         """Write the tables and manifest, draw the charts (and the report), and rename the folder into place."""

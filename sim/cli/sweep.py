@@ -8,28 +8,19 @@ from typing import TYPE_CHECKING, List, Optional
 import typer
 
 from sim.cli import study as st
-from sim.cli.common import app, console, format_number, user_errors
+from sim.cli.common import console, format_number
 
 if TYPE_CHECKING:
     import pandas as pd
 
 
-@app.command()
-@user_errors
+@st.study_command("sweep")
 def sweep(
     scenario_path: Path = typer.Argument(..., metavar="SCENARIO", help="Scenario YAML file."),
     vary: List[str] = typer.Option(..., "--vary", help="path=start:stop:step, path=a,b,c, or path=low..high with --samples (repeatable)."),
     samples: Optional[int] = typer.Option(None, "--samples", min=1, help="Latin-hypercube design of this many points over low..high ranges (default: a full grid)."),
-    replications: Optional[int] = st.REPLICATIONS,
-    seed: Optional[int] = st.SEED,
-    set_: Optional[List[str]] = st.SET,
-    outcomes: Optional[str] = st.OUTCOMES,
-    out: Optional[Path] = st.OUT,
-    workers: Optional[int] = st.WORKERS,
-    scheduler: Optional[str] = st.SCHEDULER,
-    resume: Optional[Path] = st.resume_option("sweep"),
-    force: bool = st.FORCE,
-    insist: bool = st.INSIST,
+    *,
+    options: st.StudyOptions,
 ) -> None:
     """Sweep parameters over a grid or a Latin-hypercube design; every point replicated on common random numbers.
 
@@ -42,26 +33,26 @@ def sweep(
     from sim.results import manifest, scenario_hash
     from sim.scenario import check_workload, load_scenario
 
-    base = load_scenario(scenario_path, set_ or ())
-    count = replications or base.replications
-    seed = base.seed if seed is None else seed
+    base = load_scenario(scenario_path, options.sets)
+    count = options.replications or base.replications
+    seed = base.seed if options.seed is None else options.seed
     paths, points = swp.latin_hypercube(vary, samples, seed) if samples else swp.grid(vary)
-    scenarios = st.points_scenarios(scenario_path, list(set_ or ()), paths, points)
+    scenarios = st.points_scenarios(scenario_path, options.sets, paths, points)
     for scenario in scenarios:
-        check_workload(scenario, count, insist)
+        check_workload(scenario, count, options.insist)
     points_table = swp.points_table(paths, points)
-    study = st.Study(f"sweep-{base.name}", out, force, resume)
+    study = st.Study(f"sweep-{base.name}", options)
     study.start({"command": "sweep", "scenarios": [scenario_hash(s) for s in scenarios], "seed": seed})
     todo = swp.tasks([s.model_dump(mode="json") for s in scenarios], seed, count, set(study.records))
-    report = study.execute(todo, workers, scheduler, f"sweep {base.name}", count * len(points))
+    report = study.execute(todo, options.workers, options.scheduler, f"sweep {base.name}", count * len(points))
     table, reps, failures = swp.sweep_tables(points_table, seed, count, study.records)
     files = {"sweep.parquet": table, "points.csv": points_table, "replications.parquet": reps}
     if len(failures):
         files["failures.csv"] = failures
-    extra = dict(vary=list(vary), samples=samples, points=len(points), replications=count, workers=workers,
-                 scheduler=scheduler, failures=len(failures), resumed=study.resumed, worker_restarts=report.restarts)
+    extra = dict(vary=list(vary), samples=samples, points=len(points), replications=count, workers=options.workers,
+                 scheduler=options.scheduler, failures=len(failures), resumed=study.resumed, worker_restarts=report.restarts)
     path = study.finish(files, base, manifest("sweep", base, seed, study.started, **extra))
-    shown = st.outcome_list(outcomes, list(dict.fromkeys(table.outcome)))
+    shown = st.outcome_list(options.outcomes, list(dict.fromkeys(table.outcome)))
     print_sweep(table, paths, shown, f"sweep of {base.name}: {len(points)} points x {count} replications, seed {seed}")
     st.say_finished(path, len(failures), report)
 

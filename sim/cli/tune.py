@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, List, Optional
 import typer
 
 from sim.cli import study as st
-from sim.cli.common import EXIT_FAILURES, app, console, err_console, format_number, progress_bar, user_errors
+from sim.cli.common import EXIT_FAILURES, console, err_console, format_number, progress_bar
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -17,23 +17,15 @@ if TYPE_CHECKING:
     from sim.experiment.replicate import TaskReport
 
 
-@app.command()
-@user_errors
+@st.study_command("study")
 def tune(
     scenario_path: Path = typer.Argument(..., metavar="SCENARIO", help="Scenario YAML file."),
     param: List[str] = typer.Option(..., "--param", help="path=low..high to tune (integers when both bounds are; durations like 6h..72h) (repeatable)."),
     objective: List[str] = typer.Option(..., "--objective", help="min:OUTCOME or max:OUTCOME; several give a Pareto front (repeatable)."),
     constraint: Optional[List[str]] = typer.Option(None, "--constraint", help="OUTCOME<=VALUE or OUTCOME>=VALUE on the mean (repeatable)."),
     trials: int = typer.Option(30, "--trials", min=1, help="Trials in the study (a resumed study runs only the remaining ones)."),
-    replications: Optional[int] = st.REPLICATIONS,
-    seed: Optional[int] = st.SEED,
-    set_: Optional[List[str]] = st.SET,
-    out: Optional[Path] = st.OUT,
-    workers: Optional[int] = st.WORKERS,
-    scheduler: Optional[str] = st.SCHEDULER,
-    resume: Optional[Path] = st.resume_option("study"),
-    force: bool = st.FORCE,
-    insist: bool = st.INSIST,
+    *,
+    options: st.StudyOptions,
 ) -> None:
     """Tune parameters with Optuna (TPE for one objective, NSGA-II for several) under constraints.
 
@@ -58,20 +50,20 @@ def tune(
     swp._check_paths([r.path for r in ranges], "--param")
     objectives = [tun.parse_objective(o) for o in objective]
     constraints = [tun.parse_constraint(c) for c in constraint or ()]
-    sets = list(set_ or ())
+    sets = options.sets
     base = load_scenario(scenario_path, sets)
-    count = replications or base.replications
-    seed = base.seed if seed is None else seed
+    count = options.replications or base.replications
+    seed = base.seed if options.seed is None else options.seed
     for corner in (0.0, 1.0):  # every bound must make a valid scenario, before any trial runs
         values = {r.path: r.value(corner) for r in ranges}
         check_workload(st.load_point(scenario_path, sets, swp.set_expressions(list(values), tuple(values.values())),
-                                     "--param bounds"), count, insist)
-    study_folder = st.Study(f"tune-{base.name}", out, force, resume)
+                                     "--param bounds"), count, options.insist)
+    study_folder = st.Study(f"tune-{base.name}", options)
     spec = {"objectives": [o.text for o in objectives], "constraints": [c.text for c in constraints],
             "params": list(param), "seed": seed, "replications": count, "scenario_hash": scenario_hash(base)}
     spec_path = study_folder.work / "objectives.json"
-    if resume and spec_path.exists() and json.loads(spec_path.read_text()) != spec:
-        raise st.ExperimentError(f"--resume {resume}: the parameters, objectives, constraints, seed or replications "
+    if options.resume and spec_path.exists() and json.loads(spec_path.read_text()) != spec:
+        raise st.ExperimentError(f"--resume {options.resume}: the parameters, objectives, constraints, seed or replications "
                                  "differ from the interrupted study's")
     spec_path.write_text(json.dumps(spec, indent=2))
     study = tun.open_study(study_folder.work / "study.db", objectives, seed, bool(constraints))
@@ -82,7 +74,7 @@ def tune(
     failures = [0]
     reports = TaskReport()
     try:
-        with executor_for(workers, scheduler, count) as executor, \
+        with executor_for(options.workers, options.scheduler, count) as executor, \
                 progress_bar(f"tune {base.name}", trials) as advance:
             for _ in range(min(tun.finished_trials(study), trials)):
                 advance()
@@ -120,7 +112,7 @@ def tune(
         (study_folder.work / "best" / f"trial-{number:04d}.yaml").write_text(header + "\n" + text)
     failed = int(table.failures.sum()) if len(table) else 0
     extra = dict(objectives=spec["objectives"], constraints=spec["constraints"], params=list(param), trials=trials,
-                 replications=count, workers=workers, scheduler=scheduler, best_trials=best, failures=failed,
+                 replications=count, workers=options.workers, scheduler=options.scheduler, best_trials=best, failures=failed,
                  resumed=study_folder.resumed, worker_restarts=reports.restarts)
     del study
     path = study_folder.finish({"trials.parquet": table}, base, manifest("tune", base, seed, study_folder.started, **extra))

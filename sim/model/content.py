@@ -70,10 +70,6 @@ class PostBatch:
     appeal_uniforms: np.ndarray = field(default_factory=lambda: np.zeros((0, 5)))
     source: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # what opens each post's ticket
 
-    def reports_of(self, i: int) -> np.ndarray:
-        """Sorted report times of post i."""
-        return self.report_flat[self.report_bounds[i]:self.report_bounds[i + 1]]
-
     def __len__(self) -> int:
         return len(self.created)
 
