@@ -101,7 +101,8 @@ def tune(
             tun.optimize(study, ranges, objectives, constraints, trials, evaluate, advance)
     except KeyboardInterrupt:
         study_folder.interrupted()
-    table = tun.trials_table(study, ranges, objectives, constraints)
+    shown = st.outcome_list(options.outcomes, tun.measured_outcomes(study)) if options.outcomes else []
+    table = tun.trials_table(study, ranges, objectives, constraints, shown)
     best = tun.best_trials(table, objectives)
     (study_folder.work / "best").mkdir(exist_ok=True)
     for number in best:
@@ -116,7 +117,8 @@ def tune(
                  resumed=study_folder.resumed, worker_restarts=reports.restarts)
     del study
     path = study_folder.finish({"trials.parquet": table}, base, manifest("tune", base, seed, study_folder.started, **extra))
-    print_best(table, best, ranges, objectives, constraints, f"tune {base.name}: {len(table)} trials x {count} replications, seed {seed}")
+    print_best(table, best, ranges, [o.outcome for o in objectives], [c.outcome for c in constraints] + shown,
+               len(objectives) > 1, f"tune {base.name}: {len(table)} trials x {count} replications, seed {seed}")
     if not best:
         err_console.print("no trial met every constraint: best/ is empty", markup=False)
     _say_tuned(path, failed, reports)
@@ -132,13 +134,13 @@ def _say_tuned(path: Path, failed: int, report: TaskReport) -> None:
         raise typer.Exit(EXIT_FAILURES)
 
 
-def print_best(table: pd.DataFrame, best: list[int], ranges, objectives, constraints, title: str) -> None:
-    """The best trial (or the Pareto front): its parameters, objectives and constrained outcomes."""
+def print_best(table: pd.DataFrame, best: list[int], ranges, objectives: list[str], shown: list[str], pareto: bool,
+               title: str) -> None:
+    """The best trial (or the Pareto front): its parameters, objectives and the other shown outcomes."""
     from rich.table import Table
 
-    out = Table(title=title + (" - Pareto front" if len(objectives) > 1 else " - best"), title_justify="left")
-    columns = ["trial", *(r.path for r in ranges), *dict.fromkeys([*(o.outcome for o in objectives),
-                                                                      *(c.outcome for c in constraints)])]
+    out = Table(title=title + (" - Pareto front" if pareto else " - best"), title_justify="left")
+    columns = ["trial", *(r.path for r in ranges), *dict.fromkeys([*objectives, *shown])]
     for name in columns:
         out.add_column(name, justify="right")
     rows = table.set_index("trial")

@@ -13,7 +13,7 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import pandas as pd
 
@@ -141,8 +141,8 @@ def optimize(study, ranges: list[Range], objectives: list[Objective], constraint
                 trial.set_constraint(f"c{k}", v)
         trial.set_user_attr("set", params)
         trial.set_user_attr("failures", failures)
-        trial.set_user_attr("outcomes", {k: means.get(k, math.nan) for k in
-                                         {*(o.outcome for o in objectives), *(c.outcome for c in constraints)}})
+        named = {*(o.outcome for o in objectives), *(c.outcome for c in constraints)}
+        trial.set_user_attr("outcomes", {**{k: math.nan for k in named}, **means})
         trial.set_user_attr("evaluated", True)
         values = [means.get(o.outcome, math.nan) for o in objectives]
         return values[0] if len(values) == 1 else values
@@ -153,11 +153,18 @@ def optimize(study, ranges: list[Range], objectives: list[Objective], constraint
     study.optimize(objective, n_trials=remaining, callbacks=[lambda study, trial: on_trial()], catch=())
 
 
-def trials_table(study, ranges: list[Range], objectives: list[Objective], constraints: list[Constraint]) -> pd.DataFrame:
+def measured_outcomes(study) -> list[str]:
+    """Every outcome whose mean the study's trials recorded."""
+    return sorted({name for t in study.get_trials(deepcopy=False) for name in t.user_attrs.get("outcomes", {})})
+
+
+def trials_table(study, ranges: list[Range], objectives: list[Objective], constraints: list[Constraint],
+                 extra: Sequence[str] = ()) -> pd.DataFrame:
     """``trials.parquet``: trial, state, parameters (durations in hours), objective outcomes, constrained
-    outcomes, constraint violations (``constraint:EXPR``, <= 0 when met), feasible, failures."""
+    outcomes, the ``extra`` outcomes, constraint violations (``constraint:EXPR``, <= 0 when met), feasible,
+    failures."""
     rows = []
-    outcomes = list(dict.fromkeys([*(o.outcome for o in objectives), *(c.outcome for c in constraints)]))
+    outcomes = list(dict.fromkeys([*(o.outcome for o in objectives), *(c.outcome for c in constraints), *extra]))
     for t in study.get_trials(deepcopy=False):
         if "evaluated" not in t.user_attrs:
             continue
