@@ -60,8 +60,11 @@ def list_scenarios() -> None:
 def schema() -> None:
     """Print the JSON Schema of the scenario format (for editors' completion and checking).
 
+    Files that use extends: are checked as partial scenarios (nothing required). In VS Code (YAML
+    extension), a first line "# yaml-language-server: $schema=modsim.schema.json" names the schema.
+
     Example: modsim schema > modsim.schema.json
     """
-    from sim.scenario import Scenario
+    from sim.scenario.json_schema import editor_schema
 
-    typer.echo(json.dumps(Scenario.model_json_schema(), indent=2))
+    typer.echo(json.dumps(editor_schema(), indent=2))
