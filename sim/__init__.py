@@ -5,7 +5,7 @@ The Python API mirrors the command line::
     import sim
     scenario = sim.load_scenario("scenarios/baseline.yaml")
     tables = sim.run(scenario, replications=8, seed=1)
-    tables.summary          # outcome, mean, ci_low, ci_high, n
+    tables.summary          # outcome, mean, ci_low, ci_high, n, method
 """
 
 from __future__ import annotations

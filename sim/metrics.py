@@ -40,6 +40,20 @@ KEY_OUTCOMES = (
 )
 
 
+SHARE_OUTCOMES = ("removed_share", "reviewer_utilization", "board_selection_rate")
+
+
+def outcome_kind(name: str) -> str:
+    """The range of an outcome, which its confidence interval respects (``sim.experiment.statistics.outcome_ci``):
+    ``binary`` (0 or 1 in each replication), ``share`` (in [0, 1]) or ``nonnegative`` (every other outcome:
+    counts, views, waits and durations)."""
+    if name.startswith("tracked_") and name.endswith("_removed"):
+        return "binary"
+    if name in SHARE_OUTCOMES or "_share" in name or "_within_" in name or name.startswith("reviewer_utilization"):
+        return "share"
+    return "nonnegative"
+
+
 def shown_outcomes(summary) -> list[str]:
     """The outcomes a summary table shows by default: the key ones; the governance ones when the board or
     the government did anything; then every tracked post's. `summary` has columns outcome and mean."""

@@ -186,7 +186,7 @@ def test_sweep_grid_table_and_resume(tmp_path):
     assert result.exit_code == 0, result.output
     table = pd.read_parquet(full / "sweep.parquet")
     assert list(table.columns) == ["point", "review.pools.agents.reviewers", "review.pools.agents.handling_time.mean",
-                                   "outcome", "mean", "ci_low", "ci_high", "n"]
+                                   "outcome", "mean", "ci_low", "ci_high", "n", "method"]
     assert sorted(table.point.unique()) == [0, 1, 2, 3]
     points = pd.read_csv(full / "points.csv")
     assert list(points.columns) == ["point", "review.pools.agents.reviewers", "review.pools.agents.handling_time.mean"]

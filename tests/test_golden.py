@@ -62,6 +62,7 @@ def test_summary_matches_golden(path, tmp_path, request):
     expected = pd.read_csv(golden)
     assert list(summary.outcome) == list(expected.outcome), "the outcomes changed"
     assert list(summary.n) == list(expected.n), "the number of replications defining an outcome changed"
+    assert list(summary.method) == list(expected.method), "the interval methods changed"
     for column in ("mean", "ci_low", "ci_high"):
         for outcome, got, want in zip(summary.outcome, summary[column], expected[column]):
             if math.isnan(want):

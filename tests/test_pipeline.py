@@ -132,7 +132,7 @@ def test_run_command_writes_the_results_folder(tmp_path):
         assert (out / name).is_file(), name
     assert not any(p.name.endswith(".partial") for p in tmp_path.iterdir())
     summary = pd.read_csv(out / "summary.csv")
-    assert list(summary.columns) == ["outcome", "mean", "ci_low", "ci_high", "n"]
+    assert list(summary.columns) == ["outcome", "mean", "ci_low", "ci_high", "n", "method"]
     manifest = json.loads((out / "manifest.json").read_text())
     for key in ("modsim_version", "git_commit", "seed", "scenario_hash", "command_line", "wall_seconds"):
         assert key in manifest
@@ -164,5 +164,6 @@ def test_list_and_schema_commands():
     schema = CliRunner().invoke(app, ["schema"])
     assert schema.exit_code == 0
     document = json.loads(schema.output)
-    assert "accounts" in document["properties"]
-    assert all(field.get("description") for field in document["properties"].values())
+    scenario = document["$defs"]["Scenario"]
+    assert "accounts" in scenario["properties"]
+    assert all(field.get("description") for field in scenario["properties"].values())

@@ -187,7 +187,7 @@ def test_summarize_columns_and_order() -> None:
         {"seed": [1, 2, 3], "wait": [1.0, 2.0, 3.0], "backlog": [10.0, np.nan, 12.0]}
     )
     out = summarize(table, ["wait", "backlog"])
-    assert list(out.columns) == ["outcome", "mean", "ci_low", "ci_high", "n"]
+    assert list(out.columns) == ["outcome", "mean", "ci_low", "ci_high", "n", "method"]
     assert list(out["outcome"]) == ["wait", "backlog"]
     assert list(out["n"]) == [3, 2]
     assert out.loc[0, "mean"] == pytest.approx(2.0)

@@ -25,7 +25,7 @@ def sweep(
     """Sweep parameters over a grid or a Latin-hypercube design; every point replicated on common random numbers.
 
     Each point is the scenario with --set path=value applied, validated like a file. Writes
-    sweep.parquet (point, one column per varied path, outcome, mean, ci_low, ci_high, n) and points.csv.
+    sweep.parquet (point, one column per varied path, outcome, mean, ci_low, ci_high, n, method) and points.csv.
 
     Example: modsim sweep scenarios/baseline.yaml --vary review.pools.khmer.reviewers=10:40:10 --vary review.policy=fifo,severity -n 5
     """

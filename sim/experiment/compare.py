@@ -17,11 +17,12 @@ import pandas as pd
 from sim.errors import ModsimError
 from sim.experiment.replicate import Failure, Task
 from sim.experiment.runner import RunTables, outcome_columns, tables_from
-from sim.experiment.statistics import mean_ci, paired_difference_ci
-from sim.metrics import Replication
+from sim.experiment.statistics import outcome_ci, paired_difference_ci
+from sim.metrics import Replication, outcome_kind
 from sim.scenario.schema import Scenario
 
-COMPARISON_COLUMNS = ["outcome", "scenario", "mean", "ci_low", "ci_high", "n", "diff_mean", "diff_low", "diff_high"]
+COMPARISON_COLUMNS = ["outcome", "scenario", "mean", "ci_low", "ci_high", "n", "method", "diff_mean", "diff_low",
+                      "diff_high"]
 SUMMARY_COLUMNS = ["scenario", "outcome", "mean", "ci_low", "ci_high", "n"]
 
 
@@ -102,13 +103,13 @@ def comparison(replications: pd.DataFrame, names: list[str]) -> pd.DataFrame:
         base = pd.to_numeric(wide[names[0]][outcome], errors="coerce").to_numpy(dtype=float)
         for position, name in enumerate(names):
             values = pd.to_numeric(wide[name][outcome], errors="coerce").to_numpy(dtype=float)
-            mean, low, high, n = mean_ci(values)
+            mean, low, high, n, method = outcome_ci(values, outcome_kind(outcome))
             if position == 0:
                 diff = (np.nan, np.nan, np.nan)
             else:
                 diff = paired_difference_ci(base, values)[:3]
             rows.append({"outcome": outcome, "scenario": name, "mean": mean, "ci_low": low, "ci_high": high,
-                         "n": n, "diff_mean": diff[0], "diff_low": diff[1], "diff_high": diff[2]})
+                         "n": n, "method": method, "diff_mean": diff[0], "diff_low": diff[1], "diff_high": diff[2]})
     return pd.DataFrame(rows, columns=COMPARISON_COLUMNS).astype(
         {"mean": float, "ci_low": float, "ci_high": float, "n": int, "diff_mean": float, "diff_low": float,
          "diff_high": float})

@@ -1,9 +1,26 @@
 """Output analysis for replicated simulation experiments.
 
-Pure numpy/scipy helpers: Student-t confidence intervals over independent
-replications, paired (common-random-numbers) differences, a per-outcome
-summary table, and the Kaplan-Meier estimator for right-censored durations
-(e.g. time-to-decision for items still in a queue when a run ends).
+Pure numpy/scipy helpers: confidence intervals over independent replications
+that stay inside their outcome's range, paired (common-random-numbers)
+differences, a per-outcome summary table, and the Kaplan-Meier estimator for
+right-censored durations (e.g. time-to-decision for items still in a queue when
+a run ends).
+
+An interval never leaves its outcome's range. A Student-t interval on the mean
+of two replications of a share can run from -0.2 to 1.2, and one on a count
+below zero, so each outcome has a kind (``outcome_kind`` in ``sim.metrics``):
+
+- ``binary`` (0 or 1 in each replication, e.g. whether a tracked post was
+  removed): the Wilson score interval for a proportion over replications;
+- ``share`` (a fraction in [0, 1]): the Student-t interval on the logit scale
+  (delta method), mapped back, so it stays inside (0, 1);
+- ``nonnegative`` (counts, views, waits, durations): the Student-t interval on
+  the log scale (delta method), mapped back, so it stays above 0;
+- ``real``: the plain Student-t interval (paired differences are of this kind).
+
+On the transformed scales the interval is the t interval itself to first order
+when the standard error is small against the mean, and it widens on the far
+side when it is not. All-equal replications give a zero-width interval, as t does.
 """
 
 from __future__ import annotations
@@ -15,6 +32,8 @@ import pandas as pd
 
 __all__ = [
     "mean_ci",
+    "outcome_ci",
+    "INTERVAL_METHODS",
     "paired_difference_ci",
     "summarize",
     "kaplan_meier",
@@ -64,6 +83,57 @@ def mean_ci(values: ArrayLike, confidence: float = 0.95) -> tuple[float, float, 
     return (mean, mean - half, mean + half, n)
 
 
+INTERVAL_METHODS = {"real": "t", "nonnegative": "log-t", "share": "logit-t", "binary": "wilson"}
+
+
+def outcome_ci(values: ArrayLike, kind: str = "real",
+               confidence: float = 0.95) -> tuple[float, float, float, int, str]:
+    """Mean and a confidence interval over the finite values that stays inside the range of ``kind``.
+
+    ``kind`` is one of ``INTERVAL_METHODS`` (see the module docstring for each method). Returns
+    ``(mean, low, high, n, method)`` with the conventions of :func:`mean_ci`; ``method`` names the
+    interval used: the plain t interval when the values leave the kind's range (a mistaken kind).
+    """
+    if kind not in INTERVAL_METHODS:
+        raise ValueError(f"kind must be one of {sorted(INTERVAL_METHODS)}, got {kind!r}")
+    mean, low, high, n = mean_ci(values, confidence=confidence)
+    x = _finite(values)
+    inside = {"real": True, "nonnegative": bool((x >= 0).all()), "share": bool(((x >= 0) & (x <= 1)).all()),
+              "binary": bool(np.isin(x, (0.0, 1.0)).all())}[kind]
+    if not inside:
+        kind = "real"
+    method = INTERVAL_METHODS[kind]
+    if kind == "real" or n < 2:
+        return mean, low, high, n, method
+    if kind == "binary":
+        return (mean, *_wilson(mean, n, confidence), n, method)
+    if low == high:
+        return mean, low, high, n, method
+    half = (high - low) / 2.0  # t quantile x standard error
+    if kind == "nonnegative":
+        factor = float(np.exp(half / mean))
+        return mean, mean / factor, mean * factor, n, method
+    center = float(np.log(mean / (1.0 - mean)))
+    spread = half / (mean * (1.0 - mean))
+    return mean, _expit(center - spread), _expit(center + spread), n, method
+
+
+def _wilson(share: float, n: int, confidence: float) -> tuple[float, float]:
+    from scipy import stats
+
+    z = float(stats.norm.ppf(0.5 + confidence / 2.0))
+    denominator = 1.0 + z * z / n
+    center = (share + z * z / (2 * n)) / denominator
+    half = z * np.sqrt(share * (1.0 - share) / n + z * z / (4 * n * n)) / denominator
+    low = 0.0 if share == 0.0 else max(center - half, 0.0)  # exact ends, not 5e-17 from rounding
+    high = 1.0 if share == 1.0 else min(center + half, 1.0)
+    return low, high
+
+
+def _expit(x: float) -> float:
+    return float(1.0 / (1.0 + np.exp(-x)))
+
+
 def paired_difference_ci(
     a: ArrayLike, b: ArrayLike, confidence: float = 0.95
 ) -> tuple[float, float, float, int]:
@@ -83,26 +153,27 @@ def paired_difference_ci(
 
 
 def summarize(
-    table: pd.DataFrame, outcomes: list[str], confidence: float = 0.95
+    table: pd.DataFrame, outcomes: list[str], confidence: float = 0.95, kind_of=None
 ) -> pd.DataFrame:
     """One row per outcome with its replication mean and confidence interval.
 
     ``table`` holds one row per replication and one column per outcome.
-    Non-numeric entries are treated as missing. Returns a DataFrame with columns
-    exactly ``outcome, mean, ci_low, ci_high, n`` in the order of ``outcomes``.
+    Non-numeric entries are treated as missing. ``kind_of(outcome)`` names each
+    outcome's range (see :func:`outcome_ci`; every outcome is ``real`` without it).
+    Returns a DataFrame with columns exactly ``outcome, mean, ci_low, ci_high, n,
+    method`` in the order of ``outcomes``; ``method`` names the interval used.
     """
     missing = [o for o in outcomes if o not in table.columns]
     if missing:
         raise KeyError(f"outcomes not in table: {missing}")
     rows = []
     for outcome in outcomes:
+        kind = kind_of(outcome) if kind_of else "real"
         column = pd.to_numeric(table[outcome], errors="coerce").to_numpy(dtype=float)
-        mean, low, high, n = mean_ci(column, confidence=confidence)
-        rows.append(
-            {"outcome": outcome, "mean": mean, "ci_low": low, "ci_high": high, "n": n}
-        )
-    return pd.DataFrame(rows, columns=["outcome", "mean", "ci_low", "ci_high", "n"]).astype(
-        {"outcome": object, "mean": float, "ci_low": float, "ci_high": float, "n": int}
+        mean, low, high, n, method = outcome_ci(column, kind, confidence=confidence)
+        rows.append({"outcome": outcome, "mean": mean, "ci_low": low, "ci_high": high, "n": n, "method": method})
+    return pd.DataFrame(rows, columns=["outcome", "mean", "ci_low", "ci_high", "n", "method"]).astype(
+        {"outcome": object, "mean": float, "ci_low": float, "ci_high": float, "n": int, "method": object}
     )
 
 

@@ -27,11 +27,11 @@ import yaml
 from sim.errors import ModsimError
 from sim.experiment.replicate import Failure, Task
 from sim.experiment.runner import outcome_columns
-from sim.experiment.statistics import mean_ci
-from sim.metrics import Replication
+from sim.experiment.statistics import outcome_ci
+from sim.metrics import Replication, outcome_kind
 from sim.scenario.durations import format_duration, parse_duration
 
-SWEEP_COLUMNS = ["outcome", "mean", "ci_low", "ci_high", "n"]
+SWEEP_COLUMNS = ["outcome", "mean", "ci_low", "ci_high", "n", "method"]
 _PATH = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
 
 
@@ -235,8 +235,10 @@ def sweep_tables(points: pd.DataFrame, seed: int, replications: int,
     for point in points["point"]:
         own = reps[reps.point == point]
         for outcome in outcomes:
-            mean, low, high, n = mean_ci(pd.to_numeric(own[outcome], errors="coerce").to_numpy(dtype=float))
-            long.append({"point": point, "outcome": outcome, "mean": mean, "ci_low": low, "ci_high": high, "n": n})
+            values = pd.to_numeric(own[outcome], errors="coerce").to_numpy(dtype=float)
+            mean, low, high, n, method = outcome_ci(values, outcome_kind(outcome))
+            long.append({"point": point, "outcome": outcome, "mean": mean, "ci_low": low, "ci_high": high, "n": n,
+                         "method": method})
     table = pd.DataFrame(long, columns=["point", *SWEEP_COLUMNS])
     table = points.merge(table, on="point", how="inner")[[*points.columns, *SWEEP_COLUMNS]]
     failures = pd.DataFrame(failures, columns=["point", "replication", "seed", "error", "detail"])
