@@ -16,6 +16,7 @@ import numpy as np
 
 from sim.experiment.statistics import curve_quantile, kaplan_meier
 from sim.model.content import VIOLATING, views_by
+from sim.service_levels import service_outcomes
 
 OUTCOMES = (
     "removal_time_median_h", "removal_time_p90_h", "removed_share", "violating_posts", "violating_views",
@@ -25,9 +26,10 @@ OUTCOMES = (
     "queue_wait_mean_h_severity_4", "reviewer_utilization", "backlog_max", "reports_filed", "tickets", "reviews", "reports_auto_closed",
     "cross_check_reviews", "cross_check_wait_mean_h", "strikes_issued", "restrictions_issued",
     "restrictions_waived", "appeals", "appeal_reversals", "board_appeals", "board_cases", "board_selection_rate",
-    "board_decision_time_median_d", "board_overturns", "recommendations", "recommendations_accepted", "suspensions",
+    "board_decision_time_median_d", "board_overturns", "recommendations", "recommendations_accepted",
+    "recommendations_answered", "recommendation_answer_days_mean", "suspensions",
     "public_figure_suspensions", "retaliation_events", "threats", "staff_expelled", "board_members_barred",
-    "platform_blocks", "platform_blocked_days", "users_lost", "off_platform_views", "incitement_views", "harm_events",
+    "platform_blocks", "deescalations", "grievance_peak", "grievance_at_horizon", "platform_blocked_days", "users_lost", "off_platform_views", "incitement_views", "harm_events",
 )
 GOVERNANCE_OUTCOMES = (
     "board_appeals", "board_cases", "board_selection_rate", "board_decision_time_median_d", "recommendations_accepted",
@@ -52,6 +54,20 @@ def outcome_kind(name: str) -> str:
     if name in SHARE_OUTCOMES or "_share" in name or "_within_" in name or name.startswith("reviewer_utilization"):
         return "share"
     return "nonnegative"
+
+
+_DAYS = ("_up_d", "platform_blocked_days", "board_decision_time_median_d", "recommendation_answer_days_mean")
+_HOURS = ("removal_time_", "queue_wait_", "cross_check_wait_")
+
+
+def outcome_upper(name: str, horizon: float) -> float | None:
+    """The largest value an outcome can take in a run of ``horizon`` hours: durations cannot pass the horizon
+    (in hours, or in days for the ``_d``/``_days`` ones); None for the others."""
+    if name.startswith("days_at_rung_") or any(part in name for part in _DAYS):
+        return horizon / 24.0
+    if name.startswith(_HOURS) and (name.endswith("_h") or "_h_" in name):
+        return horizon
+    return None
 
 
 def shown_outcomes(summary) -> list[str]:
@@ -178,7 +194,7 @@ def collect(world) -> Replication:
         filed &= ~((report_times >= a) & (report_times < b))
 
     waits = np.concatenate([np.asarray(p.waits, dtype=float) for p in world.pools])
-    wait_severity = np.concatenate([np.asarray(p.wait_severity, dtype=np.int64) for p in world.pools])
+    wait_severity = severity[np.concatenate([np.asarray(p.wait_posts, dtype=np.int64) for p in world.pools])]
     staffed = sum(p.staffed_hours() for p in world.pools)
     counts = world.counts
     outcomes = {
@@ -193,13 +209,16 @@ def collect(world) -> Replication:
         "false_keeps": float(counts["false_keeps"]),
         "newsworthy_keeps": float(counts["newsworthy_keeps"]),
         "queue_wait_mean_h": float(waits.mean()) if len(waits) else float("nan"),
-        "queue_wait_p90_h": float(np.percentile(waits, 90)) if len(waits) else float("nan"),
+        **service_outcomes(world.pools, horizon, severity, _column(world, "category"), world.categories),
         **{f"queue_wait_mean_h_severity_{k}": float(waits[wait_severity == k].mean())
            if (wait_severity == k).any() else float("nan") for k in range(1, 5)},
         "queue_length_mean": float(sum(p.queue.time_average(horizon) for p in world.pools)),
         "ticket_arrivals_per_h": float(sum(p.queue.arrivals for p in world.pools) / horizon),
         "reviewer_utilization": float(sum(p.work for p in world.pools) / staffed) if staffed else float("nan"),
+        **{f"reviewer_utilization_{p.name}": p.work / p.staffed_hours() if p.staffed_hours() else float("nan")
+           for p in world.pools},
         "backlog_max": float(world.backlog_max),
+        **{f"backlog_max_{p.name}": float(p.queue.peak) for p in world.pools},
         "reports_filed": float(filed.sum()),
         "tickets": float(counts["tickets"]),
         "reviews": float(counts["reviews"]),
@@ -232,6 +251,8 @@ def collect(world) -> Replication:
         "board_overturns": float(board.overturns),
         "recommendations": float(board.recommendations),
         "recommendations_accepted": float(board.accepted),
+        "recommendations_answered": float(len(board.answer_days)),
+        "recommendation_answer_days_mean": float(np.mean(board.answer_days)) if board.answer_days else float("nan"),
         "suspensions": float(world.enforcer.suspensions),
         "public_figure_suspensions": float(world.public_figure_suspensions),
         "retaliation_events": float(government.counts["steps"]),
@@ -239,6 +260,10 @@ def collect(world) -> Replication:
         "staff_expelled": float(government.counts["staff_expelled"]),
         "board_members_barred": float(government.counts["board_members_barred"]),
         "platform_blocks": float(government.counts["platform_blocks"]),
+        "deescalations": float(government.counts["deescalations"]),
+        "grievance_peak": float(government.peak),
+        "grievance_at_horizon": float(government.grievance(horizon)),
+        **{f"days_at_rung_{kind}": days for kind, days in government.days_at_rungs(horizon).items()},
         "platform_blocked_days": government.blocked_hours(horizon) / 24.0,
         "users_lost": float(world.users_lost),
         "off_platform_views": off_platform_views(world),

@@ -45,7 +45,7 @@ def sweep(
     study.start({"command": "sweep", "scenarios": [scenario_hash(s) for s in scenarios], "seed": seed})
     todo = swp.tasks([s.model_dump(mode="json") for s in scenarios], seed, count, set(study.records))
     report = study.execute(todo, options.workers, options.scheduler, f"sweep {base.name}", count * len(points))
-    table, reps, failures = swp.sweep_tables(points_table, seed, count, study.records)
+    table, reps, failures = swp.sweep_tables(points_table, seed, count, study.records, [s.horizon for s in scenarios])
     files = {"sweep.parquet": table, "points.csv": points_table, "replications.parquet": reps}
     if len(failures):
         files["failures.csv"] = failures

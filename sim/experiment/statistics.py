@@ -15,7 +15,8 @@ below zero, so each outcome has a kind (``outcome_kind`` in ``sim.metrics``):
 - ``share`` (a fraction in [0, 1]): the Student-t interval on the logit scale
   (delta method), mapped back, so it stays inside (0, 1);
 - ``nonnegative`` (counts, views, waits, durations): the Student-t interval on
-  the log scale (delta method), mapped back, so it stays above 0;
+  the log scale (delta method), mapped back, so it stays above 0; a duration
+  that cannot pass the horizon is a share of the horizon instead (logit scale);
 - ``real``: the plain Student-t interval (paired differences are of this kind).
 
 On the transformed scales the interval is the t interval itself to first order
@@ -86,16 +87,21 @@ def mean_ci(values: ArrayLike, confidence: float = 0.95) -> tuple[float, float, 
 INTERVAL_METHODS = {"real": "t", "nonnegative": "log-t", "share": "logit-t", "binary": "wilson"}
 
 
-def outcome_ci(values: ArrayLike, kind: str = "real",
-               confidence: float = 0.95) -> tuple[float, float, float, int, str]:
+def outcome_ci(values: ArrayLike, kind: str = "real", confidence: float = 0.95,
+               upper: float | None = None) -> tuple[float, float, float, int, str]:
     """Mean and a confidence interval over the finite values that stays inside the range of ``kind``.
 
-    ``kind`` is one of ``INTERVAL_METHODS`` (see the module docstring for each method). Returns
-    ``(mean, low, high, n, method)`` with the conventions of :func:`mean_ci`; ``method`` names the
-    interval used: the plain t interval when the values leave the kind's range (a mistaken kind).
+    ``kind`` is one of ``INTERVAL_METHODS`` (see the module docstring for each method); a non-negative
+    outcome with an ``upper`` bound (a duration that cannot pass the horizon) is treated as the share
+    of that bound. Returns ``(mean, low, high, n, method)`` with the conventions of :func:`mean_ci`;
+    ``method`` names the interval used: the plain t interval when the values leave the kind's range.
     """
     if kind not in INTERVAL_METHODS:
         raise ValueError(f"kind must be one of {sorted(INTERVAL_METHODS)}, got {kind!r}")
+    if upper is not None and kind == "nonnegative" and upper > 0:
+        scale = float(upper)
+        mean, low, high, n, method = outcome_ci(np.asarray(values, dtype=float) / scale, "share", confidence)
+        return mean * scale, low * scale, high * scale, n, method
     mean, low, high, n = mean_ci(values, confidence=confidence)
     x = _finite(values)
     inside = {"real": True, "nonnegative": bool((x >= 0).all()), "share": bool(((x >= 0) & (x <= 1)).all()),
@@ -153,13 +159,14 @@ def paired_difference_ci(
 
 
 def summarize(
-    table: pd.DataFrame, outcomes: list[str], confidence: float = 0.95, kind_of=None
+    table: pd.DataFrame, outcomes: list[str], confidence: float = 0.95, kind_of=None, upper_of=None
 ) -> pd.DataFrame:
     """One row per outcome with its replication mean and confidence interval.
 
     ``table`` holds one row per replication and one column per outcome.
     Non-numeric entries are treated as missing. ``kind_of(outcome)`` names each
-    outcome's range (see :func:`outcome_ci`; every outcome is ``real`` without it).
+    outcome's range and ``upper_of(outcome)`` its upper bound or None (see
+    :func:`outcome_ci`; every outcome is ``real`` and unbounded without them).
     Returns a DataFrame with columns exactly ``outcome, mean, ci_low, ci_high, n,
     method`` in the order of ``outcomes``; ``method`` names the interval used.
     """
@@ -170,7 +177,8 @@ def summarize(
     for outcome in outcomes:
         kind = kind_of(outcome) if kind_of else "real"
         column = pd.to_numeric(table[outcome], errors="coerce").to_numpy(dtype=float)
-        mean, low, high, n, method = outcome_ci(column, kind, confidence=confidence)
+        upper = upper_of(outcome) if upper_of else None
+        mean, low, high, n, method = outcome_ci(column, kind, confidence=confidence, upper=upper)
         rows.append({"outcome": outcome, "mean": mean, "ci_low": low, "ci_high": high, "n": n, "method": method})
     return pd.DataFrame(rows, columns=["outcome", "mean", "ci_low", "ci_high", "n", "method"]).astype(
         {"outcome": object, "mean": float, "ci_low": float, "ci_high": float, "n": int, "method": object}

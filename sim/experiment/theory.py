@@ -94,6 +94,13 @@ def mmc_wait_quantile(c: int, lam: float, mu: float, q: float) -> float:
     return math.log(p_wait / (1.0 - q)) / (c * mu - lam)
 
 
+def mmc_wait_cdf(c: int, lam: float, mu: float, t: float) -> float:
+    """P(Wq <= t) of an M/M/c FCFS queue: 1 - C exp(-(c mu - lam) t), for t >= 0."""
+    c = _check_servers(c)
+    _check_stable(c, lam, mu)
+    return 1.0 - erlang_c(c, lam / mu) * math.exp(-(c * mu - lam) * t)
+
+
 def mmc_mean_queue_length(c: int, lam: float, mu: float) -> float:
     """Mean number waiting Lq of an M/M/c queue: C rho / (1 - rho) = lam Wq."""
     c = _check_servers(c)

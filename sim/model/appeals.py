@@ -47,6 +47,7 @@ class OversightBoard:
         self.overturns = 0
         self.recommendations = 0
         self.accepted = 0
+        self.answer_days: list[float] = []  # days from each recommendation to the platform's answer
         self._seen: set[int] = set()
 
     def base_selection(self) -> float:
@@ -127,7 +128,8 @@ class OversightBoard:
         world.trace_if(ticket, "board_recommendation", f"suspend the account for {months:.0f} months")
         if world.classes[ticket.klass].spec.head_of_government:
             world.government.action(world.scenario.government.grievance_recommendation, "suspension recommended")
-        answer = world.env.timeout(self.rng.uniform(0.9, 1.0) * self.spec.platform.response_window, ticket)
+        answer = world.env.timeout(self.rng.uniform(0.9, 1.0) * self.spec.platform.response_window,
+                                   (ticket, world.env.now))
         answer.callbacks.append(self._answer)
 
     def acceptance(self) -> tuple[float, str]:
@@ -144,8 +146,9 @@ class OversightBoard:
         return 1.0 / (1.0 + math.exp(-logit)), f"crisis designated; government grievance {grievance:.1f}"
 
     def _answer(self, event) -> None:
-        ticket: Ticket = event._value
+        ticket, recommended = event._value
         world = self.world
+        self.answer_days.append((world.env.now - recommended) / 24.0)
         chance, why = self.acceptance()
         if self.rng.random() < chance:
             self.accepted += 1

@@ -38,6 +38,9 @@ class GovernmentActor:
         self.blocks: list[list[float]] = []
         self.migrated_at: float | None = None
         self.audience_share = 0.0
+        self.peak = 0.0
+        # (time, rung): from then on the highest step taken since the last de-escalation (-1: none)
+        self.rungs: list[tuple[float, int]] = [(0.0, -1)]
 
     def grievance(self, now: float) -> float:
         """Grievance now, after decay since the last change."""
@@ -52,6 +55,7 @@ class GovernmentActor:
             return
         now = self.world.env.now
         self._set(self.grievance(now) + amount, now)
+        self.peak = max(self.peak, self.level)
         self.world.trace_government(now, "gov_grievance", f"+{amount:g} ({reason}), now {self.level:.1f}")
         for index, step in enumerate(self.spec.ladder):
             if index in self._considered or self.level < step.threshold:
@@ -92,6 +96,9 @@ class GovernmentActor:
             self.audience_share = step.audience_share
             detail = f"leader moves to other channels with {step.audience_share:.0%} of his audience"
         self.counts["steps"] += 1
+        rung = self.spec.ladder.index(step)
+        if rung > self.rungs[-1][1]:
+            self.rungs.append((now, rung))
         world.trace_government(now, KIND_EVENT[step.kind], detail)
 
     def _unblock(self, event) -> None:
@@ -126,7 +133,17 @@ class GovernmentActor:
                 self.world.trace_government(now, "gov_block_end", "block lifted")
         self.world.slow_escalations(1.0)
         self._considered.clear()
+        self.rungs.append((now, -1))
         self.world.trace_government(now, "gov_deescalation", reason)
+
+    def days_at_rungs(self, horizon: float) -> dict[str, float]:
+        """Days before the horizon during which each kind of step was the highest taken since the last
+        de-escalation (the government stood on that rung of its ladder)."""
+        days = {step.kind: 0.0 for step in self.spec.ladder}
+        for (start, rung), (end, _) in zip(self.rungs, [*self.rungs[1:], (horizon, -1)]):
+            if rung >= 0:
+                days[self.spec.ladder[rung].kind] += max(min(end, horizon) - start, 0.0) / 24.0
+        return days
 
     def blocked_hours(self, horizon: float) -> float:
         """Hours the platform was blocked before the horizon."""

@@ -163,6 +163,7 @@ class ReviewQueue:
         self.area = 0.0
         self._last = 0.0
         self.arrivals = 0
+        self.peak = 0  # the most tickets waiting at once
         constant = getattr(policy, "constant", False)
         self._lines = (deque(), deque()) if constant else None  # by urgency: (normal, urgent)
         self._lines_served = self._lines[::-1] if constant else None  # the order pop looks in: urgent first
@@ -178,6 +179,8 @@ class ReviewQueue:
             self.area += self.waiting * (now - self._last)
             self._last = now
             self.waiting += 1
+            if self.waiting > self.peak:
+                self.peak = self.waiting
             self.arrivals += 1
             ticket.state = WAITING
         version = ticket.version = ticket.version + 1
@@ -232,6 +235,12 @@ class ReviewQueue:
             self.waiting -= 1
             ticket.state = CLOSED
 
+    def still_waiting(self) -> list[Ticket]:
+        """The tickets waiting now (each once; stale entries of re-ranked tickets skipped)."""
+        entries = [e for line in self._lines for e in line] if self._lines is not None else \
+            [(version, ticket) for *_, version, ticket in self._heap]
+        return [ticket for version, ticket in entries if ticket.state == WAITING and ticket.version == version]
+
     def time_average(self, horizon: float) -> float:
         """Time-average number waiting over [0, horizon]."""
         self._account(horizon)
@@ -259,8 +268,11 @@ class ReviewerPool:
         self.busy = 0
         self.work = 0.0
         self.warmup = 0.0
+        # After the warm-up: the wait of every ticket taken into review, and its post; the arrival and post
+        # of every ticket closed unreviewed (its wait is censored: it was never decided).
         self.waits: list[float] = []
-        self.wait_severity: list[int] = []
+        self.wait_posts: list[int] = []
+        self.unreviewed: list[tuple[float, int]] = []
         self.boundaries = tuple(sorted(set(boundaries) | {0.0}))
         if len(self.boundaries) > 1:
             env.process(self._shifts(self.boundaries))
@@ -290,7 +302,7 @@ class ReviewerPool:
         self.busy += 1
         if ticket.entered >= self.warmup:
             self.waits.append(now - ticket.entered)
-            self.wait_severity.append(ticket.severity)
+            self.wait_posts.append(ticket.post)
         hours = self.hours_of(ticket) * self.slowdown
         end = now + hours
         self.work += hours if end <= self.horizon else max(self.horizon - now, 0.0)
@@ -328,6 +340,19 @@ class ReviewerPool:
                 while self.busy < self.capacity and self._start_next():
                     pass
             day += 24.0
+
+    def close_unreviewed(self, ticket: Ticket) -> None:
+        """Take a waiting ticket out of the queue unreviewed (auto-close), keeping its censored wait."""
+        self.queue.close(ticket)
+        if ticket.entered >= self.warmup:
+            self.unreviewed.append((ticket.entered, ticket.post))
+
+    def censored_waits(self) -> tuple[list[float], list[int]]:
+        """Arrival times and posts of the tickets (after the warm-up) never decided: closed unreviewed, or
+        still waiting now."""
+        waiting = [(t.entered, t.post) for t in self.queue.still_waiting() if t.entered >= self.warmup]
+        pairs = self.unreviewed + waiting
+        return [entered for entered, _ in pairs], [post for _, post in pairs]
 
     def staffed_hours(self) -> float:
         """Reviewer-hours on duty over the horizon (the denominator of utilisation)."""

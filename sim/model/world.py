@@ -381,7 +381,7 @@ class World:
 
     def _close_unreviewed(self, ticket: Ticket) -> None:
         if ticket.state == WAITING and ticket.tier == 1:
-            ticket.pool.queue.close(ticket)
+            ticket.pool.close_unreviewed(ticket)
             self.counts["reports_auto_closed"] += 1
             if ticket.tracked:
                 self._trace(ticket.post, self.env.now, "auto_closed", "not reviewed within the window")
