@@ -45,7 +45,7 @@ FULL = {"bare": 1_000_000, "customers": 200_000, "mmc_h": "11100h", "baseline": 
         "scale_h": "1d", "scales": (1, 10, 100), "reps": (1, 4, 16), "rep_h": "2d", "pool_h": "90d", "pool_n": 16,
         "pool_work_s": 40, "repeats": 3, "startup_rounds": 7}
 QUICK = {"bare": 200_000, "customers": 20_000, "mmc_h": "1110h", "baseline": ["horizon=10d"],
-         "cambodia": ["horizon=5d"], "scale_h": "12h", "scales": (1, 10, 100), "reps": (1, 4, 16), "rep_h": "12h",
+         "cambodia": ["horizon=12d"], "scale_h": "12h", "scales": (1, 10, 100), "reps": (1, 4, 16), "rep_h": "12h",
          "pool_h": "4d", "pool_n": 8, "pool_work_s": 0, "repeats": 1, "startup_rounds": 2}
 
 

@@ -6,8 +6,8 @@ from bench import run as bench
 
 
 def test_quick_table_has_every_row(monkeypatch):
-    tiny = dict(bench.QUICK, bare=2_000, customers=500, mmc_h="50h", baseline=["horizon=1d"],
-                cambodia=["horizon=1d"], scale_h="2h", scales=(1, 10), reps=(1, 2), rep_h="2h", pool_h="2h", pool_n=2)
+    tiny = dict(bench.QUICK, bare=2_000, customers=500, mmc_h="150h", baseline=["horizon=1d"],
+                cambodia=["horizon=10d"], scale_h="2h", scales=(1, 10), reps=(1, 2), rep_h="2h", pool_h="2h", pool_n=2)
     monkeypatch.setitem(bench.__dict__, "QUICK", tiny)
     results = bench.run_suite(quick=True, dask=False, log=lambda s: None)
     names = [r["name"] for r in results["rows"]]

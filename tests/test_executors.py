@@ -69,9 +69,9 @@ def test_pool_workers_start_with_the_model_loaded():
 
 
 def test_submission_order_puts_the_longest_scenarios_first(load):
-    short = load("validation/mmc.yaml", "horizon=10h").model_dump(mode="json")
-    long = load("validation/mmc.yaml", "horizon=1000h").model_dump(mode="json")
-    medium = load("validation/mmc.yaml", "horizon=100h").model_dump(mode="json")
+    short = load("validation/mmc.yaml", "horizon=10h", "warmup=0h").model_dump(mode="json")
+    long = load("validation/mmc.yaml", "horizon=1000h", "warmup=0h").model_dump(mode="json")
+    medium = load("validation/mmc.yaml", "horizon=100h", "warmup=0h").model_dump(mode="json")
     tasks = [Task((name, i), data, 1, i) for i in range(2) for name, data in
              (("short", short), ("long", long), ("medium", medium))]
     ordered = submission_order(tasks)
@@ -80,7 +80,7 @@ def test_submission_order_puts_the_longest_scenarios_first(load):
     # One scenario (a run), scenarios of about the same size, or data that is no scenario: order kept.
     same = [Task(i, short, 1, i) for i in range(4)]
     assert submission_order(same) == same
-    twin = load("validation/mmc.yaml", "horizon=10h", "seed=5").model_dump(mode="json")
+    twin = load("validation/mmc.yaml", "horizon=10h", "warmup=0h", "seed=5").model_dump(mode="json")
     alike = [Task(i, (short, twin)[i % 2], 1, i) for i in range(4)]
     assert submission_order(alike) == alike
     wrapped = [Task(i, {"scenario": (short, long)[i % 2]}, 1, i) for i in range(4)]

@@ -810,3 +810,54 @@ def test_set_through_a_missing_list_item(tmp_path):
 def test_load_document_reports_file_errors(tmp_path):
     err = error_of(load_document, tmp_path / "nope.yaml", model=Doc)
     check(err, "nope.yaml", None, None, None, "file not found")
+
+
+class Window(Strict):
+    start: Hours = 0.0
+    end: Hours
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Window:
+        if self.end <= self.start:
+            raise ValueError(f"end: expected a time after start; found {self.end:g} (start is {self.start:g}{{at:start}})")
+        return self
+
+
+class Windows(Strict):
+    name: str
+    windows: list[Window]
+
+
+WINDOWS = "name: w\nwindows:\n  - {start: 1h, end: 2h}\n  - start: 5h\n    end: 4h\n"
+
+
+def test_a_validator_names_a_second_key_with_its_line(tmp_path):
+    err = error_of(load_document, write(tmp_path, "w.yaml", WINDOWS), model=Windows)
+    check(err, "w.yaml", 5, 10, "windows.1.end", "expected a time after start; found 4 (start is 5 at line 4)")
+
+
+def test_the_second_key_in_another_file_by_set_or_by_default(tmp_path):
+    write(tmp_path, "base.yaml", WINDOWS)
+    child = write(tmp_path, "child.yaml", "extends: base.yaml\nwindows:\n  - {start: 5h, end: 6h}\n  - {end: 0h}\n")
+    err = error_of(load_document, child, model=Windows)
+    check(err, "child.yaml", 4, 11, "windows.1.end", "(start is 0 by default)")
+    err = error_of(load_document, child, ["windows.1.start=3h", "windows.1.end=2h"], model=Windows)
+    assert str(err) == ("--set: windows.1.end: expected a time after start; found 2 (start is 3 from --set "
+                        "windows.1.start=3h) (from --set windows.1.end=2h)")
+    err = error_of(load_document, child, ["windows.1.start=3h"], model=Windows)
+    check(err, "child.yaml", 4, 11, "windows.1.end", "(start is 3 from --set windows.1.start=3h)")
+    err = error_of(load_document, write(tmp_path, "own.yaml", "extends: base.yaml\nname: own\n"),
+                   ["windows.1.end=1h"], model=Windows)
+    assert f"(start is 5 at {tmp_path / 'base.yaml'}:4)" in str(err), str(err)
+
+
+def test_positioned_error_points_at_the_key_a_message_starts_with(tmp_path):
+    from sim.scenario.loader import positioned_error
+
+    _, resolved = load_document(write(tmp_path, "w.yaml", WINDOWS.replace("end: 4h", "end: 6h")), model=Windows)
+    check(positioned_error("windows.1.end: too late", resolved), "w.yaml", 5, 10, "windows.1.end", "too late")
+    err = positioned_error("name: too short", resolved, [parse_set("name=x")])
+    assert str(err) == "--set: name: too short (from --set name=x)"
+    err = positioned_error("windows: too many", resolved, [parse_set("windows.0.end=3h")])
+    check(err, "w.yaml", 3, 3, "windows", "too many (with --set windows.0.end=3h)")
+    assert str(positioned_error("absurd work: too much", resolved)) == f"{tmp_path / 'w.yaml'}: absurd work: too much"

@@ -14,26 +14,69 @@ from sim.errors import ModsimError
 
 @app.command()
 def validate(
-    scenarios: List[Path] = typer.Argument(..., help="Scenario files to check."),
+    scenarios: List[Path] = typer.Argument(..., help="Scenario files, or folders: every *.yaml below them."),
     set_: Optional[List[str]] = typer.Option(None, "--set", help="Override a value: dotted.path=value (repeatable)."),
+    insist: bool = typer.Option(False, "--insist", help="Accept a scenario whose estimated work is absurd, "
+                                                        "as modsim run --insist runs it."),
 ) -> None:
     """Check scenario files and print what is wrong, or "ok".
 
+    A file is wrong when modsim run would refuse it: a bad value, or absurd work (unless --insist).
+
     Example: modsim validate scenarios/baseline.yaml scenarios/cambodia_2023.yaml
     """
-    from sim.scenario import load_scenario
+    from sim.scenario.overrides import parse_set
 
+    try:
+        sets = [parse_set(expr) for expr in set_ or ()]
+    except ModsimError as exc:
+        _say(exc)
+        raise typer.Exit(EXIT_USER_ERROR)
     bad = 0
     for path in scenarios:
-        try:
-            load_scenario(path, set_ or ())
-        except ModsimError as exc:
+        files = _scenario_files(path)
+        if not files:
             bad += 1
-            err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
-        else:
-            typer.echo(f"{path}: ok")
+            _say(f"{path}: is a directory with no *.yaml file below it")
+        for file in files:
+            try:
+                _check(file, sets, insist)
+            except ModsimError as exc:
+                bad += 1
+                _say(exc)
+            else:
+                typer.echo(f"{file}: ok")
     if bad:
         raise typer.Exit(EXIT_USER_ERROR)
+
+
+def _say(error: object) -> None:
+    err_console.print(f"error: {error}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _scenario_files(path: Path) -> list[Path]:
+    """The path itself, or for a folder every *.yaml below it (sorted, folders named *.yaml left out)."""
+    if not path.is_dir():
+        return [path]
+    return sorted(p for p in path.rglob("*.yaml") if not p.is_dir())
+
+
+def _check(path: Path, sets: list, insist: bool) -> None:
+    """Load and validate one scenario, then refuse it as modsim run would for its estimated work."""
+    from sim.scenario.loader import load_document, positioned_error
+    from sim.scenario.workload import WorkloadError, check_workload
+
+    scenario, resolved = load_document(str(path), sets)
+    try:
+        check_workload(scenario, scenario.replications, insist=True)
+    except WorkloadError as exc:
+        raise positioned_error(str(exc), resolved, sets) from None
+    if insist:
+        return
+    try:
+        check_workload(scenario, scenario.replications)
+    except WorkloadError as exc:
+        raise positioned_error(f"{exc} (modsim run refuses it without --insist)", resolved, sets) from None
 
 
 @app.command("list")

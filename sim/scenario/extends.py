@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sim.errors import ScenarioError
-from sim.scenario.source import KeyPath, SourceDoc, load_yaml, lookup
+from sim.scenario.source import KeyPath, SourceDoc, load_yaml, lookup, special_kind
 
 EXTENDS_KEY = "extends"
 MAX_EXTENDS_DEPTH = 10
@@ -61,8 +61,8 @@ class Resolved:
 def resolve(path: str | os.PathLike) -> Resolved:
     """Load a scenario file and its chain of ``extends`` parents, merged into one mapping.
 
-    Raises ``ScenarioError`` for any file that cannot be loaded, a parent that does not exist,
-    an ``extends`` that is not a file name, a cycle, or a chain of more than 10 parents.
+    Raises ``ScenarioError`` for any file that cannot be loaded, a parent that does not exist or is
+    not a regular file, an ``extends`` that is not a file name, a cycle, or a chain of more than 10 parents.
     """
     name = os.fspath(path)
     docs = [load_yaml(name)]
@@ -131,10 +131,19 @@ def _parent_path(doc: SourceDoc) -> str:
             f"expected the file name of a parent scenario, like base.yaml; found {found}",
         )
     parent = os.path.normpath(os.path.join(os.path.dirname(doc.path), reference))
-    if not os.path.exists(parent):
+    try:
+        kind = special_kind(os.stat(parent).st_mode)
+    except (FileNotFoundError, NotADirectoryError):
         raise ScenarioError(
             doc.path, line, column, EXTENDS_KEY,
             f"parent file {reference!r} not found (looked in {os.path.dirname(os.path.abspath(parent))})",
+        ) from None
+    except (OSError, ValueError):
+        kind = None  # reading it says why it cannot be read
+    if kind is not None:
+        raise ScenarioError(
+            doc.path, line, column, EXTENDS_KEY,
+            f"expected the file name of a parent scenario; found {reference!r}, which is {kind}",
         )
     return parent
 

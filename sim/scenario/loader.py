@@ -8,6 +8,7 @@ what was expected and what was found.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import re
 import types
@@ -30,6 +31,10 @@ _MAX_SHOWN = 60
 _MAX_LISTED_KEYS = 15
 # A model validator may start its message with the dotted key it is about ("accounts.x.language: ...").
 _KEY_PREFIX = re.compile(r"([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*): (.+)", re.DOTALL)
+# ... and name another key, relative to the same model, with "{at:dotted.key}": replaced by where that key
+# was given (" at line 18", " at base.yaml:18", " from --set warmup=5h", " by default").
+_MENTION = re.compile(r"\{at:([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*)\}")
+_NUMBER_TYPES = ("int_type", "float_type")
 _EXPECTED_BY_TYPE = {
     "dict_type": "expected a mapping of keys",
     "model_type": "expected a mapping of keys",
@@ -95,6 +100,7 @@ def validation_error(
     """
     located = [(error, tuple(_real_path(error, data)[0])) for error in exc.errors(include_url=False)]
     first, explained = _pick(located)
+    base = _real_path(first, data)[0]
     path, at_key, message = _describe(first, data, model)
     key = dotted(path) or None
     setter = _setter_of(path, sets)
@@ -112,12 +118,52 @@ def validation_error(
     if others:
         message += f" (and {len(others)} more error{'s' if len(others) > 1 else ''})"
     if setter is not None:
-        return ScenarioError(SET_FILE, None, None, key, message)
-    where = locate(tuple(path), at_key)
-    if where is None:
-        return ScenarioError(default_file, None, None, key, message)
-    file, line, column = where
+        file, line, column = SET_FILE, None, None
+    else:
+        file, line, column = locate(tuple(path), at_key) or (default_file, None, None)
+    message = _MENTION.sub(
+        lambda m: _where_given([*base, *_segments(m.group(1))], data, locate, sets, file, setter), message)
     return ScenarioError(file, line, column, key, message)
+
+
+def positioned_error(message: str, resolved: Resolved, sets: Sequence[tuple[Path, Any]] = ()) -> ScenarioError:
+    """A ``ScenarioError`` for a message about a loaded scenario, at the key it starts with (``horizon: ...``).
+
+    Used for checks made after validation (the workload estimate). A message that starts with no
+    key of the scenario is given the scenario's file alone.
+    """
+    match = _KEY_PREFIX.fullmatch(message)
+    path = _segments(match.group(1)) if match else []
+    if not path or not lookup(apply_sets(resolved.data, sets) if sets else resolved.data, tuple(path))[0]:
+        return ScenarioError(resolved.path, message=message)
+    rest = match.group(2)
+    setter = _setter_of(path, sets)
+    if setter is not None:
+        return ScenarioError(SET_FILE, None, None, dotted(path), f"{rest} (from --set {format_set(*setter)})")
+    inside = [format_set(*spec) for spec in sets if _starts_with(spec[0], path)]
+    if inside:
+        rest += f" (with --set {', '.join(inside)})"
+    where = resolved.locate(tuple(path))
+    file, line, column = (resolved.path, None, None) if where is None else where
+    return ScenarioError(file, line, column, dotted(path), rest)
+
+
+def _segments(key: str) -> list:
+    return [int(part) if part.isdigit() else part for part in key.split(".")]
+
+
+def _where_given(path: list, data: Any, locate: Locator, sets: Sequence[tuple[Path, Any]], file: str,
+                 main_setter: tuple[Path, Any] | None) -> str:
+    """Where the value at ``path`` came from, as words to put after it in the message of an error in ``file``."""
+    setter = _setter_of(path, sets)
+    if setter is not None:
+        return " from the same --set" if setter == main_setter else f" from --set {format_set(*setter)}"
+    if not lookup(data, tuple(path))[0]:
+        return " by default"
+    where = locate(tuple(path), False)
+    if where is None:
+        return ""
+    return f" at line {where[1]}" if where[0] == file else f" at {where[0]}:{where[1]}"
 
 
 def _pick(located: list[tuple[dict, tuple]]) -> tuple[dict, set[tuple]]:
@@ -145,7 +191,7 @@ def _describe(error: dict, data: Any, model: type[BaseModel] | None) -> tuple[li
     """(key path, whether to point at the key rather than its value, message) for one pydantic error."""
     path, bad_key = _real_path(error, data)
     kind = error["type"]
-    found = _show(error.get("input"))
+    found = _show(error.get("input")) + (_number_hint(error.get("input")) if kind in _NUMBER_TYPES else "")
     if kind == "extra_forbidden" and path:
         return path, True, _unknown_key(path, model)
     if kind == "missing":
@@ -188,6 +234,20 @@ def _real_path(error: dict, data: Any) -> tuple[list, bool]:
         elif last and segment == "[key]" and path:
             bad_key = True  # pydantic's marker for an invalid key of a dict (the previous segment)
     return path, bad_key
+
+
+def _number_hint(value: Any) -> str:
+    """Why a value that looks like a number is not taken as one (a boolean, a number in quotes)."""
+    if isinstance(value, bool):
+        return " (a boolean)"
+    if isinstance(value, str):
+        try:
+            number = float(value.replace("_", ""))
+        except ValueError:
+            return ""
+        if math.isfinite(number):
+            return " (a text: write the number without quotes)"
+    return ""
 
 
 def _plain_message(error: dict) -> str:
@@ -239,7 +299,7 @@ def _key_from_message(path: list, message: str, data: Any) -> tuple[list, str]:
     match = _KEY_PREFIX.fullmatch(message)
     if match is None:
         return path, message
-    extra = [int(part) if part.isdigit() else part for part in match.group(1).split(".")]
+    extra = _segments(match.group(1))
     found, _ = lookup(data, (*path, *extra))
     if not found:
         return path, message

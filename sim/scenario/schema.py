@@ -2,9 +2,11 @@
 
 A scenario file is YAML; these pydantic models say which keys it may have, what each means (the
 ``description`` of every field is what ``modsim schema`` shows to editors), which values are
-allowed, and how the parts must refer to each other (a scripted post names an account class that
-exists; every language some account writes in is read by some reviewer pool). Unknown keys are
-refused. Durations are written with units (``36h``, ``14d``, ``6mo``) and held in hours.
+allowed, and how the parts must refer to each other and agree (a scripted post names an account
+class that exists and falls inside the run; every language some account writes in is read by one
+reviewer pool; the horizon is longer than the warm-up). Unknown keys are refused, and numbers are
+strict: ``true`` is not 1 and ``"5"`` is not 5. Durations are written with units (``36h``, ``14d``,
+``6mo``) and held in hours; those that divide or set the scale of a distribution are positive.
 
 Named things (account classes, reviewer pools) are mappings from name to settings, so that
 ``--set review.pools.khmer.reviewers=40`` reads as what it does.
@@ -14,9 +16,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, Strict,
+                      model_validator)
+from pydantic_core import PydanticCustomError
 
 from sim.scenario.durations import format_duration, parse_duration
 
@@ -29,6 +33,22 @@ def _bounded_hours(hours: float) -> float:
     return hours
 
 
+def _positive_hours(hours: float) -> float:
+    if hours <= 0:
+        raise ValueError(f"expected a duration greater than zero, like 36h; found {format_duration(hours)}")
+    return hours
+
+
+def _whole(value: Any) -> Any:
+    """A whole, finite float as an int (``count: 1e6``); anything else is left to the strict int check."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise PydanticCustomError("finite_number", "Input should be a finite number")
+        if value.is_integer():
+            return int(value)
+    return value
+
+
 Hours = Annotated[
     float,
     BeforeValidator(parse_duration),
@@ -36,11 +56,25 @@ Hours = Annotated[
     PlainSerializer(format_duration, return_type=str),
     Field(json_schema_extra={"type": "string", "pattern": r"^\s*[0-9.eE+-]+\s*(s|min|h|d|w|mo|y)\s*$"}),
 ]
-Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
-NonNegative = Annotated[float, Field(ge=0.0, le=1e15, allow_inf_nan=False)]
-Positive = Annotated[float, Field(gt=0.0, le=1e15, allow_inf_nan=False)]
-Count = Annotated[int, Field(ge=0, le=10**12)]
-Severity = Annotated[int, Field(ge=1, le=4, description="1 low, 2 medium, 3 high, 4 severe")]
+# Durations that divide (view decay, half-life) or are the log-scale of a distribution (lognormal means).
+PositiveHours = Annotated[Hours, AfterValidator(_positive_hours)]
+# Numbers are strict: true is not 1 and "5" is not 5 (pydantic's lax mode would read both as numbers).
+Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
+
+
+def whole(**bounds: Any) -> Any:
+    """A strict whole number within ``bounds`` (Field's ge, le, ...); a whole float such as 1e6 is taken."""
+    return Annotated[int, Strict(), Field(**bounds), BeforeValidator(_whole)]
+
+
+Probability = Annotated[Number, Field(ge=0.0, le=1.0)]
+NonNegative = Annotated[Number, Field(ge=0.0, le=1e15)]
+Positive = Annotated[Number, Field(gt=0.0, le=1e15)]
+Count = whole(ge=0, le=10**12)
+Severity = whole(ge=1, le=4, description="1 low, 2 medium, 3 high, 4 severe")
+Strikes = whole(ge=1)
+Seed = whole(ge=0, lt=2**63)
+Replications = whole(ge=1, le=100_000)
 Name = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")]
 
 
@@ -66,7 +100,7 @@ class AccountClass(Frozen):
     posts_per_day: NonNegative = Field(description="Posts per account per day.")
     reach_mean: NonNegative = Field(description="Mean total views of one post over its life (authentic and inauthentic).")
     reach_cv: NonNegative = Field(1.0, description="Coefficient of variation of a post's reach (lognormal).")
-    view_decay: Hours = Field(description="Time constant of a post's view curve: views accrue as reach*(1-exp(-t/decay)).")
+    view_decay: PositiveHours = Field(description="Time constant of a post's view curve: views accrue as reach*(1-exp(-t/decay)).")
     inauthentic_share: Probability = Field(
         0.0, description="Share of views that are inauthentic (click farms, purchased likes); they never report."
     )
@@ -76,7 +110,8 @@ class AccountClass(Frozen):
     benign_report_rate: Probability = Field(
         0.0, description="Share of this class's non-violating posts that get reported anyway (they load the queues)."
     )
-    reports_per_benign_post: Annotated[float, Field(gt=0.0, le=1e6, allow_inf_nan=False)] = Field(1.0, description="Mean number of reports on a reported non-violating post.")
+    reports_per_benign_post: Annotated[Number, Field(gt=0.0, le=1e6)] = Field(
+        1.0, description="Mean number of reports on a reported non-violating post.")
     violations: tuple[Violation, ...] = Field((), description="What this class's violating posts are, with their rates.")
     opposition: bool = Field(False, description="Lawful opposition speech: its wrongful removals are counted apart.")
     public_figure: bool = Field(
@@ -95,7 +130,7 @@ class ScriptedPost(Frozen):
     severity: Severity = Field(3, description="Severity, 1 to 4.")
     violating: bool = Field(True, description="Whether the post really violates the policy.")
     reach: NonNegative = Field(description="Total views over its life if never removed.")
-    view_decay: Hours = Field(description="Time constant of its view curve.")
+    view_decay: PositiveHours = Field(description="Time constant of its view curve.")
     report_probability: Probability | None = Field(
         None, description="Reports per authentic view; defaults to its account class's value."
     )
@@ -146,7 +181,7 @@ class HandlingTime(Frozen):
     """How long one review takes."""
 
     distribution: Literal["exponential", "lognormal", "fixed"] = Field("lognormal", description="Shape.")
-    mean: Hours = Field(description="Mean handling time.")
+    mean: PositiveHours = Field(description="Mean handling time.")
     cv: NonNegative = Field(1.0, description="Coefficient of variation (lognormal only).")
 
 
@@ -243,7 +278,7 @@ class Review(Frozen):
 class Rung(Frozen):
     """One rung of the strike ladder."""
 
-    strikes: Annotated[int, Field(ge=1)] = Field(description="Active strikes at which this rung applies.")
+    strikes: Strikes = Field(description="Active strikes at which this rung applies.")
     restriction: Literal["feature_limit", "suspension"] = Field(description="What the account loses.")
     duration: Hours = Field(description="How long the restriction lasts.")
 
@@ -251,7 +286,7 @@ class Rung(Frozen):
 class Enforcement(Frozen):
     """Strikes and restrictions after removals."""
 
-    strikes_per_removal: Annotated[int, Field(ge=0)] = Field(1, description="Strikes an author gets per removed post.")
+    strikes_per_removal: Count = Field(1, description="Strikes an author gets per removed post.")
     strike_expiry: Hours = Field("1y", description="How long a strike stays active.")
     ladder: tuple[Rung, ...] = Field((), description="Restrictions by number of active strikes (the highest rung reached applies).")
 
@@ -304,7 +339,7 @@ class Board(Frozen):
     importance_referral: Positive = Field(20.0, description="How much more likely a platform referral is selected.")
     importance_per_severity: Positive = Field(2.0, description="Selection odds multiply by this per severity level above 1.")
     selection_delay: Hours = Field("60d", description="Mean time from appeal to selection (exponential).")
-    deliberation: Hours = Field("90d", description="Mean time from selection to decision, standard cases.")
+    deliberation: PositiveHours = Field("90d", description="Mean time from selection to decision, standard cases.")
     deliberation_cv: NonNegative = Field(0.3, description="Coefficient of variation of deliberation (lognormal).")
     expedited: bool = Field(False, description="Decide selected cases on the expedited track.")
     expedited_deliberation: Hours = Field("7d", description="Mean time to an expedited decision (2 to 30 days).")
@@ -336,7 +371,7 @@ class RetaliationStep(Frozen):
     delay: Hours = Field("1d", description="Mean time from reaching the threshold to the step (exponential).")
     duration: Hours = Field("7d", description="How long a block lasts.")
     user_loss: Probability = Field(0.0, description="Share of users who leave for good when the platform is blocked.")
-    slowdown: Annotated[float, Field(ge=1.0, allow_inf_nan=False)] = Field(
+    slowdown: Annotated[Number, Field(ge=1.0)] = Field(
         2.0, description="Factor by which expelling staff slows escalations and cross-check."
     )
     audience_share: Probability = Field(0.5, description="Share of the leader's audience that follows him off the platform.")
@@ -351,7 +386,7 @@ class Government(Frozen):
     grievance_decision: NonNegative = Field(2.0, description="Grievance added when the board rules against the leader.")
     grievance_recommendation: NonNegative = Field(3.0, description="Grievance added when the board recommends suspending him.")
     grievance_suspension: NonNegative = Field(5.0, description="Grievance added when the platform suspends him.")
-    half_life: Hours = Field("60d", description="Grievance halves in this time without new actions.")
+    half_life: PositiveHours = Field("60d", description="Grievance halves in this time without new actions.")
     deescalation: Probability = Field(
         0.8, description="Share of grievance dropped when the platform yields (declines a recommendation); blocks lift, staff return."
     )
@@ -384,8 +419,8 @@ class Scenario(Frozen):
     start: dt.date = Field(dt.date(2023, 1, 1), description="Calendar date at simulated hour 0.")
     horizon: Hours = Field(description="How long to simulate, e.g. 90d.")
     warmup: Hours = Field("0h", description="Queue statistics ignore tickets that arrive before this time.")
-    seed: Annotated[int, Field(ge=0, lt=2**63)] = Field(20230109, description="Default seed of the run.")
-    replications: Annotated[int, Field(ge=1, le=100_000)] = Field(8, description="Default number of replications.")
+    seed: Seed = Field(20230109, description="Default seed of the run.")
+    replications: Replications = Field(8, description="Default number of replications.")
     accounts: dict[Name, AccountClass] = Field(min_length=1, description="Account classes by name.")
     scripted_posts: tuple[ScriptedPost, ...] = Field((), description="Specific posts placed on the calendar and tracked.")
     detection: Detection = Field(Detection(), description="Classifier, trusted flaggers and the government channel.")
@@ -428,9 +463,79 @@ class Scenario(Frozen):
             raise ValueError("horizon: must be a positive duration")
         return self
 
+    @model_validator(mode="after")
+    def _consistent(self) -> Scenario:
+        for check in (_horizon_after_warmup, _scripted_posts_inside, _periods_in_order, _ladder_increasing,
+                      _one_pool_per_language):
+            check(self)
+        return self
+
     def hour_of(self, when: dt.date | dt.datetime) -> float:
         """Simulated hour of a calendar date or date-time (hour 0 is midnight at `start`)."""
         if not isinstance(when, dt.datetime):
             when = dt.datetime.combine(when, dt.time())
         origin = dt.datetime.combine(self.start, dt.time())
         return (when.replace(tzinfo=None) - origin).total_seconds() / 3600.0
+
+
+# --- rules across fields ----------------------------------------------------------------------
+# Each message starts with the dotted key it is about and names the other key with a mark that
+# sim.scenario.loader replaces by where that key was given (" at line 18", " from --set ...").
+
+
+def _at(key: str) -> str:
+    """The mark of where ``key`` (dotted, from the top of the scenario) was given, for the loader to fill in."""
+    return "{at:" + key + "}"
+
+
+def _horizon_after_warmup(scenario: Scenario) -> None:
+    if scenario.horizon <= scenario.warmup:
+        raise ValueError(
+            f"horizon: expected a duration longer than warmup; found {format_duration(scenario.horizon)} "
+            f"(warmup is {format_duration(scenario.warmup)}{_at('warmup')})")
+
+
+def _scripted_posts_inside(scenario: Scenario) -> None:
+    for i, post in enumerate(scenario.scripted_posts):
+        if scenario.hour_of(post.at) < scenario.horizon:
+            continue
+        try:
+            end = (dt.datetime.combine(scenario.start, dt.time()) + dt.timedelta(hours=scenario.horizon)).isoformat(
+                timespec="minutes")
+        except OverflowError:
+            end = "after the year 9999"
+        raise ValueError(
+            f"scripted_posts.{i}.at: expected a time before the end of the run, {end}; found {post.at.isoformat()} "
+            f"(start is {scenario.start.isoformat()}{_at('start')}, "
+            f"horizon is {format_duration(scenario.horizon)}{_at('horizon')})")
+
+
+def _periods_in_order(scenario: Scenario) -> None:
+    for i, period in enumerate(scenario.harm.unrest):
+        if period.end < period.start:
+            raise ValueError(
+                f"harm.unrest.{i}.end: expected a day on or after the period's start; found {period.end.isoformat()} "
+                f"(harm.unrest.{i}.start is {period.start.isoformat()}{_at(f'harm.unrest.{i}.start')})")
+
+
+def _ladder_increasing(scenario: Scenario) -> None:
+    ladder = scenario.enforcement.ladder
+    for i in range(1, len(ladder)):
+        before, now = ladder[i - 1].strikes, ladder[i].strikes
+        if now <= before:
+            key = f"enforcement.ladder.{i - 1}.strikes"
+            raise ValueError(
+                f"enforcement.ladder.{i}.strikes: expected more strikes than the rung before it (rungs in increasing "
+                f"order of strikes); found {now} ({key} is {before}{_at(key)})")
+
+
+def _one_pool_per_language(scenario: Scenario) -> None:
+    owners: dict[str, str] = {}
+    for name, pool in scenario.review.pools.items():
+        for j, language in enumerate(pool.languages):
+            first = owners.setdefault(language, name)
+            if first != name:
+                key = f"review.pools.{first}.languages.{scenario.review.pools[first].languages.index(language)}"
+                raise ValueError(
+                    f"review.pools.{name}.languages.{j}: expected at most one reviewer pool per language; found "
+                    f"{language!r}, which pool {first!r} reviews too ({key}{_at(key)})")

@@ -93,8 +93,9 @@ def load_yaml(path: str | os.PathLike) -> SourceDoc:
     """Read a scenario file safely: a mapping at the top level, plain values, positions kept.
 
     Raises ``ScenarioError`` (with line and column where there is one) for a missing, unreadable,
-    oversized, empty, binary or non-UTF-8 file, invalid YAML, unsupported tags, duplicate or
-    non-string keys, documents too deep or too large, and a top level that is not a mapping.
+    oversized, empty, binary or non-UTF-8 file, one that is not a regular file (a directory, a FIFO,
+    a device), invalid YAML, unsupported tags, duplicate or non-string keys, documents too deep or
+    too large, and a top level that is not a mapping.
     """
     name = os.fspath(path)
     raw = _read_bytes(name)
@@ -168,12 +169,17 @@ def _read_bytes(name: str) -> bytes:
         raise ScenarioError(name, message="permission denied: cannot read this file") from None
     except (OSError, ValueError) as exc:
         raise ScenarioError(name, message=f"cannot read this file: {_os_reason(exc)}") from None
-    if stat.S_ISDIR(info.st_mode):
-        raise ScenarioError(name, message="is a directory, not a scenario file")
+    kind = special_kind(info.st_mode)
+    if kind is not None:
+        raise ScenarioError(name, message=f"is {kind}, not a scenario file")
     if info.st_size > MAX_FILE_BYTES:
         raise ScenarioError(name, message=_too_big(info.st_size))
     try:
-        with open(name, "rb") as handle:
+        # Without blocking, in case the file was replaced by a FIFO since it was looked at.
+        with open(name, "rb", opener=_open_nonblocking) as handle:
+            kind = special_kind(os.fstat(handle.fileno()).st_mode)
+            if kind is not None:
+                raise ScenarioError(name, message=f"is {kind}, not a scenario file")
             raw = handle.read(MAX_FILE_BYTES + 1)
     except PermissionError:
         raise ScenarioError(name, message="permission denied: cannot read this file") from None
@@ -182,6 +188,27 @@ def _read_bytes(name: str) -> bytes:
     if len(raw) > MAX_FILE_BYTES:
         raise ScenarioError(name, message=_too_big(None))
     return raw
+
+
+def special_kind(mode: int) -> str | None:
+    """What a file of this ``st_mode`` is when it is not a regular file ("a directory", "a FIFO"), else None."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a pipe (FIFO)"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"
+
+
+def _open_nonblocking(path: str, flags: int) -> int:
+    return os.open(path, flags | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
 
 
 def _too_big(size: int | None) -> str:
