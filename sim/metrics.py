@@ -209,7 +209,8 @@ def collect(world) -> Replication:
         "false_keeps": float(counts["false_keeps"]),
         "newsworthy_keeps": float(counts["newsworthy_keeps"]),
         "queue_wait_mean_h": float(waits.mean()) if len(waits) else float("nan"),
-        **service_outcomes(world.pools, horizon, severity, _column(world, "category"), world.categories),
+        **service_outcomes(world.pools, horizon, severity, _column(world, "category"), world.categories,
+                           world.scenario.outcomes.deadlines),
         **{f"queue_wait_mean_h_severity_{k}": float(waits[wait_severity == k].mean())
            if (wait_severity == k).any() else float("nan") for k in range(1, 5)},
         "queue_length_mean": float(sum(p.queue.time_average(horizon) for p in world.pools)),

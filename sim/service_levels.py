@@ -22,9 +22,6 @@ import numpy as np
 from sim.experiment.statistics import curve_quantile, kaplan_meier
 from sim.scenario.durations import format_duration
 
-DEFAULT_DEADLINES = (1.0, 24.0, 168.0)
-
-
 def deadline_label(hours: float) -> str:
     """A deadline as it appears in outcome names: ``30min``, ``1h``, ``24h``, ``48h``, ``7d``, ``30d``."""
     if hours >= 72 and hours % 24 == 0:
@@ -35,11 +32,12 @@ def deadline_label(hours: float) -> str:
 
 
 def service_outcomes(pools, horizon: float, severity: np.ndarray, category: np.ndarray,
-                     category_names: dict[str, int], deadlines=DEFAULT_DEADLINES) -> dict[str, float]:
+                     category_names: dict[str, int], deadlines) -> dict[str, float]:
     """Shares decided within each deadline and wait quantiles, overall and by pool, severity and category.
 
     ``pools`` are the world's reviewer pools; ``severity`` and ``category`` are the columns of every post,
-    indexed by post id; ``category_names`` maps a category's name to its index in ``category``.
+    indexed by post id; ``category_names`` maps a category's name to its index in ``category``;
+    ``deadlines`` are in hours (the scenario's ``outcomes.deadlines``).
     """
     durations, observed, posts, pool_of = [], [], [], []
     for number, pool in enumerate(pools):

@@ -49,3 +49,14 @@ def test_an_overloaded_queue_looks_worse_with_fewer_reviewers_not_better(load):
         assert (table.queue_waits_censored > 0).all()
     assert shares[0] < shares[1] < shares[2]
     assert p90s[0] >= p90s[1] >= p90s[2]
+
+
+def test_the_scenario_sets_the_deadlines(load):
+    scenario = load("validation/mmc.yaml", "horizon=150h", "outcomes.deadlines=[30min, 48h]")
+    table = run(scenario, replications=1, seed=1, workers=1).replications
+    names = {c for c in table.columns if c.startswith("decided_within_")}
+    assert names == {"decided_within_30min", "decided_within_48h", "decided_within_30min_pool_agents",
+                     "decided_within_48h_pool_agents", *(f"decided_within_{d}_severity_{k}" for d in ("30min", "48h")
+                                                         for k in range(1, 5)),
+                     *(f"decided_within_{d}_{c}" for d in ("30min", "48h") for c in ("test",))}, names
+    assert (table.decided_within_30min <= table.decided_within_48h).all()

@@ -411,6 +411,21 @@ class Harm(Frozen):
     unrest: tuple[UnrestPeriod, ...] = Field((), description="Periods of raised unrest.")
 
 
+class Outcomes(Frozen):
+    """What the service-level outcomes measure."""
+
+    deadlines: tuple[PositiveHours, ...] = Field(
+        ("1h", "24h", "7d"), min_length=1, max_length=12,
+        description="Deadlines of the decided_within_<deadline> outcomes: the share of tickets decided "
+                    "within each, overall and by pool, severity and category.")
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Outcomes:
+        if len(set(self.deadlines)) != len(self.deadlines):
+            raise ValueError("deadlines: expected distinct deadlines; found one given twice")
+        return self
+
+
 class Scenario(Frozen):
     """A whole simulated world: who posts, how content is found and reviewed, and which policies apply."""
 
@@ -431,6 +446,7 @@ class Scenario(Frozen):
     crisis_protocol: CrisisProtocol = Field(CrisisProtocol(), description="When public figures may be restricted.")
     government: Government = Field(Government(), description="The government and its retaliation ladder.")
     harm: Harm = Field(Harm(), description="Offline harm.")
+    outcomes: Outcomes = Field(Outcomes(), description="What the service-level outcomes measure.")
 
     @model_validator(mode="after")
     def _references_exist(self) -> Scenario:
