@@ -41,13 +41,18 @@ class FolderData:
 
     @cached_property
     def scenario(self) -> dict:
-        """The resolved scenario (scenario.yaml) as plain data, or {} when the folder has none."""
-        path = self.folder / "scenario.yaml"
-        try:
-            data = yaml.safe_load(path.read_text()) if path.is_file() else None
-        except (OSError, yaml.YAMLError):
-            data = None
-        return data if isinstance(data, dict) else {}
+        """The resolved scenario (scenario.yaml) as plain data; for a comparison, its first scenario
+        (scenarios/<name>.yaml); {} when the folder has none."""
+        candidates = [self.folder / "scenario.yaml"]
+        candidates += [self.folder / "scenarios" / f"{name}.yaml" for name in self.manifest.get("scenarios") or ()]
+        for path in candidates:
+            try:
+                data = yaml.safe_load(path.read_text()) if path.is_file() else None
+            except (OSError, yaml.YAMLError):
+                data = None
+            if isinstance(data, dict):
+                return data
+        return {}
 
     @cached_property
     def manifest(self) -> dict:
@@ -88,8 +93,15 @@ class FolderData:
 
     @cached_property
     def name(self) -> str:
-        """What to call this folder's scenario(s) in titles."""
-        return str(self.scenario.get("name") or self.manifest.get("scenario") or self.folder.name)
+        """What to call this folder's scenario(s) in titles: "a vs b" for a comparison, else the scenario's name,
+        else the folder's (without the hidden work folder's dot and ``.partial``)."""
+        compared = self.manifest.get("scenarios")
+        if isinstance(compared, list) and compared and all(isinstance(n, str) for n in compared):
+            return " vs ".join(compared)
+        folder = self.folder.name
+        if folder.startswith(".") and folder.endswith(".partial"):
+            folder = folder[1:-len(".partial")]
+        return str(self.scenario.get("name") or self.manifest.get("scenario") or folder)
 
 
 def as_date(value) -> dt.date | None:

@@ -16,7 +16,8 @@ from matplotlib.lines import Line2D
 
 from sim.plots.data import FolderData, as_datetime
 from sim.plots.style import (
-    NEUTRAL, REAL, band, colour, days_label, figure, hours_axis, quantiles, series_label, thousands, title,
+    NEUTRAL, REAL, band, calendar_axis, colour, days_label, figure, hours_axis, quantiles, series_label, thousands,
+    title,
 )
 
 BAND_NOTE = "Line: median across replications; shaded band: 10-90% of replications."
@@ -81,6 +82,8 @@ def timeseries_chart(data: FolderData) -> dict[str, Figure]:
         ax.set_ylabel(series_label(series))
         ax.set_ylim(bottom=0)
         thousands(ax)
+        if k < cols:
+            calendar_axis(ax, data.start)
         if k // cols == rows_n - 1 or k + cols >= len(names):
             ax.set_xlabel(days_label(data.start) if len(scenarios) == 1 else "days since scenario start")
             ax.xaxis.set_tick_params(labelbottom=True)
@@ -101,8 +104,9 @@ def _scripted(data: FolderData) -> dict[str, dict]:
 def _lanes(ax, events: pd.DataFrame, x: str, scenarios: list, legend_names: list[str]) -> list[str]:
     """Draw event kinds as lanes: a dot per occurrence per replication, a diamond at the median
     (across replications) of each kind's first occurrence; one colour per scenario."""
-    first = events.groupby("event")[x].median().sort_values()
-    kinds = list(first.index)
+    # Lanes in time order: by the median, over every scenario's replications, of each kind's first occurrence.
+    first = events.groupby(["event", "scenario", "replication"], dropna=False)[x].min().groupby("event").median()
+    kinds = list(first.sort_values(kind="stable").index)
     n = len(scenarios)
     rng = np.random.default_rng(0)  # fixed jitter: the same folder draws the same chart
     for lane, kind in enumerate(kinds):
@@ -164,6 +168,7 @@ def tracked_charts(data: FolderData) -> dict[str, Figure]:
                         color=REAL, fontsize=8.5, va="bottom")
             extra.append(Line2D([], [], color=REAL, ls="--", label="real removal"))
         ax.set_xlim(left=min(-1.0, float(events.days.min()) - 1))
+        calendar_axis(ax, published if published and start else None)
         when = f" ({published:%d %b %Y %H:%M})" if published else ""
         ax.set_xlabel(f"days since publication{when}")
         _lane_legend(fig, scenarios, data, extra)
@@ -220,6 +225,7 @@ def government_chart(data: FolderData) -> dict[str, Figure]:
         _lane_legend(fig, scenarios, data)
     axes[-1].set_xlabel(days_label(data.start))
     axes[-1].set_xlim(left=-1)
+    calendar_axis(axes[0], data.start)
     title(fig, "How far did the government escalate against the platform, and when?",
           f"{BAND_NOTE} Lanes: steps of the escalation ladder, a dot per replication.")
     return {"government": fig}

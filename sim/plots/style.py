@@ -114,10 +114,14 @@ def hours_axis(ax, horizon_h: float) -> None:
 
 def outcome_label(name: str) -> str:
     """An outcome's name with its unit, for an axis: `removal_time_median_h` -> '... (hours)'."""
-    if name.endswith("_h") or "_h_" in name:
+    if "_within_" in name:
+        unit = "share decided in time, 0-1"
+    elif name.endswith("_h") or "_h_" in name:
         unit = "hours"
-    elif name.endswith("_d") or name.endswith("_days") or name.endswith("_up_d"):
+    elif name.endswith("_d") or name.endswith("_days") or name.endswith("_up_d") or name.startswith("days_"):
         unit = "days"
+    elif name.startswith("grievance"):
+        unit = "grievance level (index)"
     elif any(k in name for k in ("share", "rate", "utilization", "_removed")):
         unit = "share, 0-1"
     elif "views" in name:
@@ -146,6 +150,22 @@ def series_label(name: str) -> str:
     if unit is None:
         unit = "views per day" if "views" in name else "value at end of day"
     return unit
+
+
+def calendar_axis(ax, origin: dt.datetime | dt.date | None) -> None:
+    """Calendar dates along the top of an axis whose x is in days since ``origin`` (nothing without one)."""
+    if origin is None:
+        return
+    import matplotlib.dates as mdates
+
+    if not isinstance(origin, dt.datetime):
+        origin = dt.datetime.combine(origin, dt.time())
+    zero = mdates.date2num(origin)
+    top = ax.secondary_xaxis("top", functions=(lambda days: days + zero, lambda num: num - zero))
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
+    top.xaxis.set_major_locator(locator)
+    top.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    top.tick_params(labelsize=8)
 
 
 def days_label(start: dt.date | None, what: str = "scenario start") -> str:
