@@ -24,16 +24,19 @@ from sim.plots.data import FolderData
 CSS = """
 *{box-sizing:border-box}
 body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#1d1d1d;background:#fafafa}
-main{max-width:980px;margin:0 auto;padding:1.2rem 1rem 3rem;background:#fff}
+main{max-width:1180px;margin:0 auto;padding:1.2rem 1rem 3rem;background:#fff}
 h1{font-size:1.6rem;line-height:1.25;margin:.4rem 0}
 h2{font-size:1.2rem;margin:2rem 0 .6rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
 p.lead{font-size:1.05rem;color:#333}
 .meta{color:#666;font-size:.9rem}
 .scroll{overflow-x:auto;-webkit-overflow-scrolling:touch;margin:.5rem 0}
 table{border-collapse:collapse;font-size:.9rem;min-width:100%}
-th,td{padding:.3rem .6rem;border-bottom:1px solid #e4e4e4;text-align:right;white-space:nowrap}
-th:first-child,td:first-child{text-align:left}
-th{background:#f2f2f2;position:sticky;top:0}
+th,td{padding:.3rem .6rem;border-bottom:1px solid #e4e4e4;text-align:right;white-space:nowrap;vertical-align:top}
+th{background:#f2f2f2;white-space:normal;min-width:6em}
+th:first-child,td:first-child{text-align:left;white-space:normal;overflow-wrap:anywhere;min-width:10em;max-width:16em;
+position:sticky;left:0;background:#fff;z-index:1}
+th:first-child{background:#f2f2f2}
+.ci{color:#555;font-size:.85em}
 td.clear{font-weight:600}
 figure{margin:1.2rem 0 2rem}
 figure img{width:100%;height:auto;display:block;border:1px solid #eee}
@@ -42,7 +45,8 @@ details{margin:.6rem 0}
 summary{cursor:pointer;font-weight:600}
 pre{background:#f6f6f6;padding:.8rem;overflow-x:auto;font-size:.8rem;line-height:1.35}
 nav a{margin-right:.8rem}
-@media (max-width:600px){body{font-size:15px}main{padding:.8rem .6rem}h1{font-size:1.3rem}th,td{padding:.25rem .4rem}}
+@media (max-width:600px){body{font-size:15px}main{padding:.8rem .6rem}h1{font-size:1.3rem}th,td{padding:.25rem .4rem}
+th:first-child,td:first-child{min-width:6em;max-width:9em;font-size:.85em}code{overflow-wrap:anywhere}}
 """
 
 
@@ -67,6 +71,19 @@ def _count(value) -> str:
 
 def _ci(low, high) -> str:
     return f"{_num(low)} .. {_num(high)}"
+
+
+def _name(outcome) -> str:
+    """An outcome's name, escaped, that may break after each underscore in a narrow column."""
+    return "_<wbr>".join(_e(part) for part in str(outcome).split("_"))
+
+
+def _estimate(mean, low, high) -> str:
+    """A mean with its interval beneath it (narrow enough for a phone); "-" when it is not defined."""
+    if pd.isna(mean):
+        return "-"
+    return f'{_num(mean)}<br><span class="ci">[{_ci(low, high)}]</span>'
+
 
 
 def _table(header: list[str], rows: list[list[str]], classes: list[list[str]] | None = None) -> str:
@@ -97,9 +114,9 @@ def summary_section(data: FolderData, outcomes: list[str] | None = None) -> str:
         return ""
     rows = summary.set_index("outcome")
     def lines(names):
-        return [[_e(n), _num(rows.loc[n, "mean"]), _ci(rows.loc[n, "ci_low"], rows.loc[n, "ci_high"]),
+        return [[_name(n), _num(rows.loc[n, "mean"]), _ci(rows.loc[n, "ci_low"], rows.loc[n, "ci_high"]),
                  _count(rows.loc[n, "n"])] for n in names]
-    header = ["outcome", "mean", "95% CI", "replications"]
+    header = ["outcome", "mean", "95% CI", "n"]
     key = _key(rows.index, outcomes)
     others = [o for o in rows.index if o not in key]
     text = "<h2 id=\"outcomes\">Key outcomes</h2>" + _table(header, lines(key))
@@ -118,17 +135,17 @@ def _comparison_table(table: pd.DataFrame, outcomes: list[str] | None) -> str:
         rows, classes = [], []
         for outcome in names:
             part = table[table.outcome == outcome].set_index("scenario")
-            row, cls = [_e(outcome)], [""]
+            row, cls = [_name(outcome)], [""]
             for s in scenarios:
                 r = part.loc[s] if s in part.index else None
-                row.append("-" if r is None else f"{_num(r['mean'])} [{_ci(r.ci_low, r.ci_high)}]")
+                row.append("-" if r is None else _estimate(r["mean"], r.ci_low, r.ci_high))
                 cls.append("")
             for s in scenarios[1:]:
                 r = part.loc[s] if s in part.index else None
                 if r is None:
                     row.append("-"), cls.append("")
                     continue
-                row.append(f"{_num(r.diff_mean)} [{_ci(r.diff_low, r.diff_high)}]")
+                row.append(_estimate(r.diff_mean, r.diff_low, r.diff_high))
                 clear = (r.diff_low > 0 or r.diff_high < 0) if pd.notna(r.diff_low) and pd.notna(r.diff_high) else False
                 cls.append("clear" if clear else "")
             rows.append(row), classes.append(cls)

@@ -197,3 +197,24 @@ def test_cli_plot_and_report(compare_folder, tmp_path):
     assert runner.invoke(app, ["report", str(compare_folder)]).exit_code == 0
     missing = runner.invoke(app, ["plot", str(tmp_path / "nope")])
     assert missing.exit_code == 2
+
+
+def test_a_real_comparison_folder_reads_its_first_scenario_and_is_titled_by_its_names(compare_folder):
+    # A comparison's folder has scenarios/<name>.yaml, no scenario.yaml, and its manifest names them.
+    (compare_folder / "scenario.yaml").rename(compare_folder / "base.yaml")
+    (compare_folder / "scenarios").mkdir()
+    (compare_folder / "base.yaml").rename(compare_folder / "scenarios" / "base.yaml")
+    (compare_folder / "manifest.json").write_text(json.dumps({"command": "compare", "scenarios": ["base", "policy"]}))
+    fig = build_charts(compare_folder, strict=True)["tracked_speech"]
+    assert any("real removal" in t.get_text() for t in fig.axes[0].texts)
+    page = write_report(compare_folder).read_text()
+    assert "<title>base vs policy: modsim report</title>" in page and "<h1>base vs policy</h1>" in page
+
+
+def test_report_tables_scroll_in_their_box_and_keep_the_interval_on_a_phone(compare_folder):
+    page = write_report(compare_folder).read_text()
+    tables = page.count("<table>")
+    assert tables > 0 and page.count('<div class="scroll"><table>') == tables
+    assert '<span class="ci">[' in page  # the interval sits under the mean, in the same narrow column
+    assert "position:sticky;left:0" in page and "@media (max-width:600px)" in page
+    assert "removed_<wbr>share" in page  # long outcome names may break in a narrow first column
