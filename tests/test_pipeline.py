@@ -158,9 +158,12 @@ def test_out_refuses_a_non_empty_folder(tmp_path):
     assert (tmp_path / "keep.txt").read_text() == "mine"
 
 
-def test_list_and_schema_commands():
+def test_list_and_schema_commands(monkeypatch):
+    monkeypatch.chdir(SCENARIOS.parent)
     listing = CliRunner().invoke(app, ["list"])
     assert listing.exit_code == 0 and "baseline.yaml" in listing.output and "cambodia_2023.yaml" in listing.output
+    lines = listing.output.splitlines()
+    assert any(line.startswith("scenarios/baseline.yaml  ") for line in lines), "paths relative to where it runs"
     schema = CliRunner().invoke(app, ["schema"])
     assert schema.exit_code == 0
     document = json.loads(schema.output)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import List, Optional
 
@@ -89,6 +90,7 @@ def list_scenarios() -> None:
 
     from sim.scenario import bundled_scenarios
 
+    here = Path.cwd()
     for path in bundled_scenarios():
         try:
             data = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
@@ -96,7 +98,7 @@ def list_scenarios() -> None:
             data = {}
         description = str(data.get("description", "")).strip().splitlines()
         first = description[0] if description else ""
-        typer.echo(f"{path}  {first}")
+        typer.echo(f"{os.path.relpath(path, here)}  {first}")
 
 
 @app.command()
