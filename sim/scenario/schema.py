@@ -446,7 +446,7 @@ class Scenario(Frozen):
     crisis_protocol: CrisisProtocol = Field(CrisisProtocol(), description="When public figures may be restricted.")
     government: Government = Field(Government(), description="The government and its retaliation ladder.")
     harm: Harm = Field(Harm(), description="Offline harm.")
-    outcomes: Outcomes = Field(Outcomes(), description="What the service-level outcomes measure.")
+    outcomes: Outcomes = Field(Outcomes(), description="Settings of the outcomes: the deadlines of decided_within_*.")
 
     @model_validator(mode="after")
     def _references_exist(self) -> Scenario:
