@@ -22,7 +22,7 @@ from sim.experiment import compare as cmp
 from sim.experiment import sweep as swp
 from sim.experiment.replicate import simulate_data
 from sim.experiment.theory import mmc_mean_wait
-from sim.results import ResultsFolder
+from sim.results import ResultsFolder, data_hash
 
 ROOT = Path(__file__).resolve().parents[1]
 MMC = ROOT / "scenarios" / "validation" / "mmc.yaml"
@@ -42,6 +42,17 @@ def no_charts(request, monkeypatch):
 def invoke(*args):
     result = runner.invoke(app, [str(a) for a in args])
     return result
+
+
+def half_done(out: Path, command: str, scenarios: list[dict], seed: int, tasks) -> None:
+    """A study folder as a kill half-way through leaves it: its record and the parts of ``tasks``."""
+    folder = ResultsFolder.create("x", out)
+    folder.start_experiment({"command": command, "scenarios": [data_hash(d) for d in scenarios], "seed": seed,
+                             "sets": SHORT[1::2]})
+    for task in tasks:
+        folder.save_part(task.key, simulate_data(task.scenario, task.seed, task.index), index=task.index,
+                         seed=task.seed, scenario_hash=data_hash(task.scenario), sets=SHORT[1::2])
+    folder.close()
 
 
 def two_policies(tmp_path: Path) -> tuple[Path, Path]:
@@ -153,9 +164,8 @@ def test_compare_resumed_equals_uninterrupted(tmp_path):
     from sim import load_scenario
 
     scenarios = [load_scenario(p, ["horizon=150h", "warmup=10h"]) for p in (a, b)]
-    folder = ResultsFolder.create("x", tmp_path / "part")
-    for task in cmp.tasks(scenarios, 9, 3)[:3]:
-        folder.save_part(task.key, simulate_data(task.scenario, task.seed, task.index))
+    half_done(tmp_path / "part", "compare", [s.model_dump(mode="json") for s in scenarios], 9,
+              cmp.tasks(scenarios, 9, 3)[:3])
     result = invoke("compare", a, b, "--resume", tmp_path / "part", *args)
     assert result.exit_code == 0, result.output
     assert_same_tables(full, tmp_path / "part")
@@ -196,9 +206,8 @@ def test_sweep_grid_table_and_resume(tmp_path):
     paths, grid_points = swp.grid(["review.pools.agents.reviewers=20:22:2", "review.pools.agents.handling_time.mean=50min,1h"])
     data = [load_scenario(MMC, ["horizon=150h", "warmup=10h", *swp.set_expressions(paths, p)]).model_dump(mode="json")
             for p in grid_points]
-    folder = ResultsFolder.create("x", tmp_path / "part")
-    for task in swp.tasks(data, load_scenario(MMC).seed, 2)[:5]:
-        folder.save_part(task.key, simulate_data(task.scenario, task.seed, task.index))
+    seed = load_scenario(MMC).seed
+    half_done(tmp_path / "part", "sweep", data, seed, swp.tasks(data, seed, 2)[:5])
     assert invoke(*args, "--resume", tmp_path / "part").exit_code == 0
     assert_same_tables(full, tmp_path / "part")
 

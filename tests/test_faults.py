@@ -152,14 +152,17 @@ def test_non_empty_folder_needs_force_and_foreign_folders_are_never_removed(tmp_
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
 
 
-def test_force_replaces_an_earlier_results_folder(tmp_path):
+def test_force_replaces_an_earlier_results_folder_but_nothing_modsim_did_not_write(tmp_path):
     out = tmp_path / "out"
     assert run_to(out).exit_code == 0
-    (out / "stale.txt").write_text("old")
-    assert run_to(out).exit_code == 2
+    assert run_to(out).exit_code == 2  # not empty: refused without --force
     result = run_to(out, "--force")
     assert result.exit_code == 0, result.output
-    assert (out / "manifest.json").exists() and not (out / "stale.txt").exists()
+    assert (out / "manifest.json").exists()
+    (out / "notes.txt").write_text("mine")
+    refused = run_to(out, "--force")
+    assert refused.exit_code == 2 and "notes.txt" in refused.stderr
+    assert (out / "notes.txt").read_text() == "mine"
 
 
 def test_symlinked_out_is_refused_and_its_target_untouched(tmp_path):

@@ -20,7 +20,7 @@ from sim.cli.common import (
 def run(
     scenario_path: Path = typer.Argument(..., metavar="SCENARIO", help="Scenario YAML file."),
     replications: Optional[int] = typer.Option(None, "--replications", "-n", min=1, help="Replications (default: the scenario's)."),
-    seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Seed of the run (default: the scenario's)."),
+    seed: Optional[int] = typer.Option(None, "--seed", min=0, max=2**63 - 1, help="Seed of the run, 0 to 2**63-1 (default: the scenario's)."),
     set_: Optional[List[str]] = typer.Option(None, "--set", help="Override a value: dotted.path=value (repeatable)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write results exactly here (default results/<scenario>-<UTC time>/)."),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Local worker processes (1 = serial; default: all cores)."),
@@ -46,33 +46,65 @@ def run(
     count = replications or scenario.replications
     seed = scenario.seed if seed is None else seed
     check_workload(scenario, count, insist)
-    folder = ResultsFolder.resume(resume) if resume else ResultsFolder.create(scenario.name, out, force)
-    folder.check_same(scenario, seed)
-    folder.start(scenario, seed, count)
-    done = folder.load_done() if resume else {}
-    try:
-        with progress_bar(f"{scenario.name}", count) as advance:
-            for _ in done:
-                advance()
+    folder = (ResultsFolder.resume(resume) if resume else
+              ResultsFolder.create(scenario.name, out, force, resume_with=lambda work: resume_command(asked, work)))
+    with folder:
+        folder.check_same(scenario, seed, set_ or ())
+        if folder.complete:
+            _finish_stranded(folder, scenario)
+            return
+        folder.start(scenario, seed, count, set_ or ())
+        done = folder.load_done(warn) if resume else {}
+        try:
+            with progress_bar(f"{scenario.name}", count) as advance:
+                for _ in done:
+                    advance()
 
-            def finished(index, record):
-                folder.save_replication(index, record)
-                advance()
+                def finished(index, record):
+                    folder.save_replication(index, record)
+                    advance()
 
-            tables = run_scenario(scenario, count, seed, workers, on_done=finished, done=done, scheduler=scheduler)
-    except KeyboardInterrupt:
-        kept = len(list(folder.parts.glob("*.json")))
-        interrupted(f"interrupted: {kept} finished replication(s) are kept in {folder.work}\n"
-                    f"resume with: {resume_command(asked, folder.work)}")
-    files = tables.files()
-    info = manifest("run", scenario, seed, started, replications=count, workers=workers, scheduler=scheduler,
-                    failures=len(tables.failures), resumed=bool(resume))
-    folder.write_tables(files, scenario, info)
-    draw_charts(folder.work)
-    write_report(folder.work)
-    path = folder.finalize()
+                tables = run_scenario(scenario, count, seed, workers, on_done=finished, done=done, scheduler=scheduler)
+        except KeyboardInterrupt:
+            kept = len(list(folder.parts.glob("*.json")))
+            interrupted(f"interrupted: {kept} finished replication(s) are kept in {folder.work}\n"
+                        f"resume with: {resume_command(asked, folder.work)}")
+        files = tables.files()
+        info = manifest("run", scenario, seed, started, replications=count, workers=workers, scheduler=scheduler,
+                        failures=len(tables.failures), resumed=bool(resume))
+        folder.write_tables(files, scenario, info)
+        draw_charts(folder.work)
+        write_report(folder.work)
+        path = folder.finalize()
     print_summary(tables.summary, shown_outcomes(tables.summary), f"{scenario.name}: {count} replications, seed {seed}")
-    console.print(f"results: {path}", markup=False, highlight=False)
+    console.print(f"results: {path}", markup=False, highlight=False, soft_wrap=True)
     if len(tables.failures):
         err_console.print(f"{len(tables.failures)} replication(s) failed; see {path / 'failures.csv'}", markup=False)
+        raise typer.Exit(EXIT_FAILURES)
+
+
+def warn(message: str) -> None:
+    """One warning line on stderr (a saved replication that cannot be used, and is run again)."""
+    err_console.print(f"warning: {message}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _finish_stranded(folder, scenario) -> None:
+    """A resumed run whose tables were complete (killed while being moved into place): finish moving it."""
+    import json
+
+    import pandas as pd
+
+    from sim.metrics import shown_outcomes
+
+    path = folder.finalize()
+    info = json.loads((path / "manifest.json").read_text())
+    err_console.print("the interrupted run had finished its tables; they are now in place", markup=False,
+                      highlight=False, soft_wrap=True)
+    summary = pd.read_csv(path / "summary.csv")
+    print_summary(summary, shown_outcomes(summary),
+                  f"{scenario.name}: {info.get('replications')} replications, seed {info.get('seed')}")
+    console.print(f"results: {path}", markup=False, highlight=False, soft_wrap=True)
+    failures = int(info.get("failures") or 0)
+    if failures:
+        err_console.print(f"{failures} replication(s) failed; see {path / 'failures.csv'}", markup=False)
         raise typer.Exit(EXIT_FAILURES)

@@ -11,13 +11,14 @@ into place. The options they share are defined here once (``study_command``).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import inspect
 import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterator, List, Optional
 
 import typer
 
@@ -62,7 +63,7 @@ class StudyOptions:
 def _shared_options(what: str) -> list[tuple[str, Any, Any]]:
     return [
         ("replications", Optional[int], typer.Option(None, "--replications", "-n", min=1, help="Replications per scenario or point (default: the scenario's).")),
-        ("seed", Optional[int], typer.Option(None, "--seed", min=0, help="Seed shared by everything compared (default: the (first) scenario's).")),
+        ("seed", Optional[int], typer.Option(None, "--seed", min=0, max=2**63 - 1, help="Seed shared by everything compared, 0 to 2**63-1 (default: the (first) scenario's).")),
         ("set_", Optional[List[str]], typer.Option(None, "--set", help="Override a value in every scenario: dotted.path=value (repeatable).")),
         ("outcomes", Optional[str], typer.Option(None, "--outcomes", help="Outcomes to print, comma-separated (default: the key ones and tracked_*).")),
         ("out", Optional[Path], typer.Option(None, "--out", help="Write results exactly here (default results/<command>-<name>-<UTC time>/).")),
@@ -109,7 +110,13 @@ class ExperimentError(ModsimError):
 
 
 class Study:
-    """The results folder of one experiment command, from opening it to renaming it into place."""
+    """The results folder of one experiment command, from opening it to renaming it into place.
+
+    The folder's lock is held from opening to ``finish`` (or ``interrupted``, or the end of the
+    process): a second command on the same folder refuses at once. Every saved replication carries
+    what it belongs to (its scenario's hash, the seed, its number, the ``--set`` expressions) and a
+    checksum; on ``--resume`` one that does not match is named in a warning and run again.
+    """
 
     def __init__(self, name: str, options: StudyOptions):
         from sim.results import ResultsFolder
@@ -117,8 +124,11 @@ class Study:
         self.started = dt.datetime.now(dt.timezone.utc)
         self.resumed = bool(options.resume)
         self.asked = list(options.asked)
-        self.folder: ResultsFolder = (ResultsFolder.resume(options.resume) if options.resume
-                                      else ResultsFolder.create(name, options.out, options.force))
+        self.sets = [str(s) for s in options.sets]
+        self.folder: ResultsFolder = (
+            ResultsFolder.resume(options.resume) if options.resume
+            else ResultsFolder.create(name, options.out, options.force,
+                                      resume_with=lambda work: resume_command(self.asked, work)))
         self.records: dict = {}
 
     @property
@@ -127,17 +137,31 @@ class Study:
         return self.folder.work
 
     def start(self, info: dict) -> None:
-        """Check that a resumed folder holds this same experiment, record it, and load what finished."""
-        self.folder.check_experiment(info)
-        self.folder.start_experiment(info)
-        if self.resumed:
-            self.records.update(self.folder.load_parts())
+        """Check that a resumed folder holds this same experiment, record it, and load what finished.
+
+        ``info`` names the command, the seed and the hash of each scenario (or design point), by the
+        position its replications' keys carry (``s001-r000002``, ``p00003-r000002``); the ``--set``
+        expressions are added here. Results that were complete when a kill stopped their renaming
+        are moved into place, and the command ends there.
+        """
+        record = {**info, "sets": self.sets}
+        with self._closed_on_failure():
+            self.folder.check_experiment(record)
+            if self.folder.complete:
+                self._finish_stranded()
+            self.folder.start_experiment(record)
+            if self.resumed:
+                self.records.update(self.folder.load_parts(functools.partial(_expected_part, record), warn=_warn))
 
     def execute(self, tasks: list[Task], workers: Optional[int], scheduler: Optional[str], label: str,
                 total: int) -> TaskReport:
         """Run the tasks with a progress bar, saving each finished one; Ctrl-C keeps them and says how to resume."""
         from sim.experiment.executors import executor_for
         from sim.experiment.replicate import run_tasks
+        from sim.results import data_hash
+
+        by_key = {task.key: task for task in tasks}
+        hashes: dict[int, str] = {}
 
         try:
             with progress_bar(label, total) as advance:
@@ -145,7 +169,11 @@ class Study:
                     advance()
 
                 def finished(key, record):
-                    self.folder.save_part(key, record)
+                    task = by_key[key]
+                    if id(task.scenario) not in hashes:
+                        hashes[id(task.scenario)] = data_hash(task.scenario)
+                    self.folder.save_part(key, record, index=task.index, seed=task.seed,
+                                          scenario_hash=hashes[id(task.scenario)], sets=self.sets)
                     self.records[key] = record
                     advance()
 
@@ -153,17 +181,65 @@ class Study:
                     return run_tasks(tasks, executor, finished)
         except KeyboardInterrupt:
             self.interrupted()
+        except BaseException:
+            self.folder.close()
+            raise
 
     def interrupted(self) -> None:
         """Say what was kept and the complete command that resumes, then exit with status 130."""
+        self.folder.close()
         interrupted(f"interrupted: finished replications are kept in {self.work}\n"
                     f"resume with: {resume_command(self.asked, self.work)}")
 
     def finish(self, files: dict, scenario: Scenario | None, info: dict, report: bool = False) -> Path:
         """Write the tables and manifest, draw the charts (and the report), and rename the folder into place."""
-        self.folder.write_tables(files, scenario, info)
-        draw_and_report(self.work, report=report)
-        return self.folder.finalize()
+        with self._closed_on_failure():
+            self.folder.write_tables(files, scenario, info)
+            draw_and_report(self.work, report=report)
+            path = self.folder.finalize()
+        self.folder.close()
+        return path
+
+    @contextlib.contextmanager
+    def _closed_on_failure(self) -> Iterator[None]:
+        """Release the folder's lock when what runs inside fails (or ends the command), then go on failing."""
+        try:
+            yield
+        except BaseException:
+            self.folder.close()
+            raise
+
+    def _finish_stranded(self) -> None:
+        """Move complete results into place (a kill stopped their renaming), say so, and end the command."""
+        import json
+
+        path = self.folder.finalize()
+        self.folder.close()
+        info = json.loads((path / "manifest.json").read_text())
+        err_console.print(f"the interrupted {info.get('command') or 'command'} had finished its tables; they are "
+                          "now in place", markup=False, highlight=False, soft_wrap=True)
+        console.print(f"results: {path}", markup=False, highlight=False, soft_wrap=True)
+        failures = int(info.get("failures") or 0)
+        if failures:
+            err_console.print(f"{failures} replication(s) failed; see {path / 'failures.csv'}", markup=False)
+            raise typer.Exit(EXIT_FAILURES)
+        raise typer.Exit(0)
+
+
+def _expected_part(record: dict, key: str) -> dict | None:
+    """What the saved replication under ``key`` must be: its number, seed, --set and scenario (by position)."""
+    import re
+
+    match = re.fullmatch(r"[a-z](\d+)-r(\d+)", key)
+    scenarios = record.get("scenarios") or []
+    if not match or int(match.group(1)) >= len(scenarios):
+        return None
+    return {"replication": int(match.group(2)), "seed": record.get("seed"), "sets": record.get("sets"),
+            "scenario_hash": scenarios[int(match.group(1))]}
+
+
+def _warn(message: str) -> None:
+    err_console.print(f"warning: {message}", markup=False, highlight=False, soft_wrap=True)
 
 
 def draw_and_report(work: Path, report: bool = False) -> None:
@@ -182,7 +258,7 @@ def draw_and_report(work: Path, report: bool = False) -> None:
 
 def say_finished(path: Path, failures: int, report: TaskReport, failures_file: str = "failures.csv") -> None:
     """Print the results folder and what went wrong with the workers; exit 3 if replications failed."""
-    console.print(f"results: {path}", markup=False, highlight=False)
+    console.print(f"results: {path}", markup=False, highlight=False, soft_wrap=True)
     if report.restarts:
         err_console.print(f"a worker process died: the pool was restarted {report.restarts} time(s) and "
                           f"{len(report.retried)} replication(s) run again; {len(report.lost)} lost twice "
