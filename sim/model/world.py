@@ -102,6 +102,8 @@ class World:
         self.cross_checked = self._class_mask(review.cross_check.accounts)
         self.newsworthy_classes = self._class_mask(review.newsworthiness.accounts)
         self.newsworthy_categories = {self.categories[c] for c in review.newsworthiness.categories}
+        self.newsworthy_exceptions = self._pairs(review.newsworthiness.exceptions)
+        self.cross_check_exceptions = self._pairs(review.cross_check.exceptions)
         self.policy = make_policy(review.policy, review.report_boost)
         self.enforcer = Enforcer(scenario.enforcement)
         self.crisis_designated = False
@@ -153,6 +155,11 @@ class World:
         self.counts = {"wrongful_removals": 0, "opposition_wrongful_removals": 0, "reports_auto_closed": 0,
                        "newsworthy_keeps": 0, "false_keeps": 0, "cross_check_reviews": 0, "reviews": 0,
                        "tickets": 0}
+
+    def _pairs(self, pairs) -> frozenset[tuple[int, int]]:
+        """(category index, class index) of each pair (a category no post has cannot occur, and is left out)."""
+        return frozenset((self.categories[p.category], self.class_index[p.account]) for p in pairs
+                         if p.category in self.categories)
 
     def _class_mask(self, names) -> np.ndarray:
         listed = set(names or ()) if names is not None else None
@@ -410,7 +417,8 @@ class World:
                 self.counts["false_keeps"] += 1
             self.appeals.after_decision(ticket, False)
             return
-        if self._is_cross_checked[ticket.klass]:
+        if self._is_cross_checked[ticket.klass] and (
+                not self.cross_check_exceptions or (ticket.category, ticket.klass) not in self.cross_check_exceptions):
             self.escalate(ticket)
         else:
             self.remove(ticket, "first_line")
@@ -466,7 +474,8 @@ class World:
 
     def newsworthy(self, ticket: Ticket) -> bool:
         """Whether the newsworthiness allowance may apply to this post."""
-        return self.newsworthy_classes[ticket.klass] and ticket.category in self.newsworthy_categories
+        return (self.newsworthy_classes[ticket.klass] and ticket.category in self.newsworthy_categories
+                and (ticket.category, ticket.klass) not in self.newsworthy_exceptions)
 
     def remove(self, ticket: Ticket, how: str) -> None:
         """Take a post down and enforce against its author."""

@@ -237,10 +237,20 @@ class ReviewerPool(Frozen):
         return max(self.on_duty(h) for h in edges)
 
 
+class Pair(Frozen):
+    """A policy category posted by an account class: where a policy does or does not apply."""
+
+    category: Name = Field(description="A policy category, e.g. violence_incitement.")
+    account: Name = Field(description="An account class, e.g. head_of_government.")
+
+
 class CrossCheck(Frozen):
     """Secondary review for listed high-profile accounts; their content stays up while it waits."""
 
     accounts: tuple[Name, ...] = Field((), description="Account classes whose removals need secondary review.")
+    exceptions: tuple[Pair, ...] = Field(
+        (), description="Category and account-class pairs whose removals skip secondary review (e.g. incitement by "
+                        "a head of government removed at once).")
     reviewers: Count = Field(1, description="Secondary reviewers on duty around the clock.")
     handling_time: HandlingTime = Field(
         HandlingTime(distribution="exponential", mean="8h"), description="Time one secondary review takes."
@@ -254,6 +264,9 @@ class Newsworthiness(Frozen):
 
     categories: tuple[Name, ...] = Field((), description="Categories it may apply to.")
     accounts: tuple[Name, ...] = Field((), description="Account classes it may apply to.")
+    exceptions: tuple[Pair, ...] = Field(
+        (), description="Category and account-class pairs it may not apply to, although both are listed "
+                        "(e.g. incitement by a head of government).")
     probability: Probability = Field(0.0, description="Chance experts apply it when it may apply.")
 
 
@@ -464,6 +477,9 @@ class Scenario(Frozen):
             "review.cross_check.accounts": self.review.cross_check.accounts,
             "review.newsworthiness.accounts": self.review.newsworthiness.accounts,
         }
+        for policy in ("cross_check", "newsworthiness"):
+            for k, pair in enumerate(getattr(self.review, policy).exceptions):
+                groups[f"review.{policy}.exceptions.{k}.account"] = (pair.account,)
         for where, listed in groups.items():
             for account in listed:
                 if account not in names:
