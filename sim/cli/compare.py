@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, List
 import typer
 
 from sim.cli import study as st
-from sim.cli.common import console
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -62,24 +61,23 @@ def compare(
 
 def print_comparison(comparison: pd.DataFrame, names: list[str], outcomes: list[str], title: str) -> None:
     """Means with intervals side by side, then the paired difference of each scenario to the first."""
-    from rich.table import Table
+    from sim.cli import tables
 
-    table = Table(title=title, title_justify="left")
-    table.add_column("outcome")
+    table = tables.new_table(title)
     for position, name in enumerate(names):
-        table.add_column(f"{name}\nmean (95% CI)", justify="right")
+        tables.add_number_column(table, f"{name}\nmean (95% CI)")
         if position:
-            table.add_column(f"{name} - {names[0]}\npaired (95% CI)", justify="right")
+            tables.add_number_column(table, f"{name} - {names[0]}\npaired (95% CI)")
     rows = comparison.set_index(["outcome", "scenario"])
-    for outcome in outcomes:
-        cells = [outcome]
+    for label, outcome in tables.grouped(outcomes):
+        cells = [label]
         for position, name in enumerate(names):
-            if (outcome, name) not in rows.index:
-                cells.extend(["-"] * (2 if position else 1))
+            if outcome is None or (outcome, name) not in rows.index:
+                cells.extend(["" if outcome is None else "-"] * (2 if position else 1))
                 continue
             row = rows.loc[(outcome, name)]
-            cells.append(st.interval(row["mean"], row.ci_low, row.ci_high))
+            cells.append(tables.estimate(row["mean"], row.ci_low, row.ci_high))
             if position:
-                cells.append(st.interval(row.diff_mean, row.diff_low, row.diff_high))
+                cells.append(tables.estimate(row.diff_mean, row.diff_low, row.diff_high))
         table.add_row(*cells)
-    console.print(table)
+    tables.show(table)

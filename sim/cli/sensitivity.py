@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, List, Optional
 import typer
 
 from sim.cli import study as st
-from sim.cli.common import console
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -72,22 +71,22 @@ def sensitivity(
 
 
 def print_sensitivity(table: pd.DataFrame, outcomes: list[str], index: str, title: str) -> None:
-    """One row per outcome, one column per parameter: the index with its interval."""
-    from rich.table import Table
+    """One row per outcome, one column per parameter (shortened, with a legend): the index with its interval."""
+    from sim.cli import tables
 
-    out = Table(title=f"{title} ({index}, 95% CI)", title_justify="left")
-    out.add_column("outcome")
+    out = tables.new_table(f"{title} ({index}, 95% CI)")
     parameters = list(dict.fromkeys(table.parameter))
+    short = tables.short_paths(parameters)
     for name in parameters:
-        out.add_column(name, justify="right")
+        tables.add_number_column(out, short[name])
     rows = table[table["index"] == index].set_index(["outcome", "parameter"])
-    for outcome in outcomes:
-        cells = [outcome]
+    for label, outcome in tables.grouped(outcomes):
+        cells = [label]
         for name in parameters:
-            if (outcome, name) in rows.index:
+            if outcome is not None and (outcome, name) in rows.index:
                 row = rows.loc[(outcome, name)]
-                cells.append(st.interval(row.value, row.ci_low, row.ci_high))
+                cells.append(tables.estimate(row.value, row.ci_low, row.ci_high))
             else:
-                cells.append("-")
+                cells.append("" if outcome is None else "-")
         out.add_row(*cells)
-    console.print(out)
+    tables.show(out, tables.legend(short))

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, List, Optional
 import typer
 
 from sim.cli.common import (
-    EXIT_FAILURES, app, command_line, console, err_console, format_number, interrupted, progress_bar, resume_command,
+    EXIT_FAILURES, app, command_line, console, err_console, interrupted, progress_bar, resume_command,
     user_errors,
 )
 from sim.errors import ModsimError
@@ -281,11 +281,6 @@ def outcome_list(text: Optional[str], available: list[str], summary=None) -> lis
     if summary is not None:
         return [o for o in shown_outcomes(summary) if o in available]
     return [o for o in (*KEY_OUTCOMES, *(a for a in available if a.startswith("tracked_"))) if o in available]
-
-
-def interval(mean: float, low: float, high: float) -> str:
-    """A mean with its interval, as the tables print it."""
-    return f"{format_number(mean)} ({format_number(low)} .. {format_number(high)})"
 
 
 def load_point(path: Path, sets: list[str], extra: list[str], label: str) -> Scenario:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, List, Optional
 import typer
 
 from sim.cli import study as st
-from sim.cli.common import console, format_number
+from sim.cli.common import format_number
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -58,18 +58,18 @@ def sweep(
 
 
 def print_sweep(table: pd.DataFrame, paths: list[str], outcomes: list[str], title: str, limit: int = 60) -> None:
-    """The mean of each shown outcome at each point (the first ``limit`` points)."""
-    from rich.table import Table
+    """The mean of each shown outcome at each point (the first ``limit`` points); paths shortened, with a legend."""
+    from sim.cli import tables
 
     wide = table[table.outcome.isin(outcomes)].pivot(index=["point", *paths], columns="outcome", values="mean")
-    out = Table(title=title, title_justify="left")
-    for name in ["point", *paths]:
-        out.add_column(name, justify="right")
+    short = tables.short_paths(paths)
+    out = tables.new_table(title, "point")
+    for name in paths:
+        tables.add_number_column(out, short[name])
     shown = [o for o in outcomes if o in wide.columns]
     for name in shown:
-        out.add_column(name, justify="right")
+        tables.add_number_column(out, name)
     for key, row in list(wide.iterrows())[:limit]:
         out.add_row(*(str(k) for k in key), *(format_number(row[o]) for o in shown))
-    console.print(out)
-    if len(wide) > limit:
-        console.print(f"... {len(wide) - limit} more points in sweep.parquet", markup=False)
+    more = f"... {len(wide) - limit} more points in sweep.parquet" if len(wide) > limit else None
+    tables.show(out, "; ".join(n for n in (tables.legend(short), more) if n) or None)
