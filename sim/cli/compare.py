@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, List
+from typing import TYPE_CHECKING, List, Optional
 
 import typer
 
@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 @st.study_command("compare")
 def compare(
     scenario_paths: List[Path] = typer.Argument(..., metavar="SCENARIO...", help="Two or more scenario YAML files."),
+    precision: Optional[List[str]] = typer.Option(None, "--precision", help="Add replications until every scenario's intervals are this narrow: 5% (relative half-width, every shown outcome), NAME=0.5 or NAME=5% (repeatable)."),
+    max_replications: int = typer.Option(200, "--max-replications", min=2, help="With --precision: stop adding replications here."),
     *,
     options: st.StudyOptions,
 ) -> None:
@@ -23,13 +25,16 @@ def compare(
 
     Replication k of every scenario uses the same seeds, so a policy change is judged on the same
     arrivals. Writes comparison.csv, summary.csv, the replication tables with a scenario column and
-    scenarios/<name>.yaml.
+    scenarios/<name>.yaml. With --precision, replications are added to every scenario alike (common
+    random numbers kept) until each scenario's targeted intervals are narrow enough.
 
     Example: modsim compare scenarios/cambodia_2023.yaml scenarios/counterfactuals/more_khmer_reviewers.yaml -n 10 --seed 7
     """
     import yaml
 
     from sim.experiment import compare as cmp
+    from sim.experiment import precision as prec
+    from sim.experiment.executors import default_workers
     from sim.results import manifest, scenario_document, scenario_hash
     from sim.scenario import check_workload, load_scenario
 
@@ -42,20 +47,38 @@ def compare(
     names = [s.name for s in scenarios]
     study = st.Study("compare-" + "-".join(names)[:80], options)
     study.start({"command": "compare", "scenarios": [scenario_hash(s) for s in scenarios], "seed": seed})
-    todo = cmp.tasks(scenarios, seed, count, set(study.records))
-    report = study.execute(todo, options.workers, options.scheduler, "compare", count * len(scenarios))
-    tables = cmp.tables(scenarios, seed, count, study.records)
+    targets = [prec.parse_target(t) for t in precision or ()]
+    stopped = None
+    while True:
+        todo = cmp.tasks(scenarios, seed, count, set(study.records))
+        report = study.execute(todo, options.workers, options.scheduler, "compare", count * len(scenarios))
+        tables = cmp.tables(scenarios, seed, count, study.records)
+        if not targets:
+            break
+        widths = {}
+        for name in names:
+            own = tables.summary[tables.summary.scenario == name]
+            shown = st.outcome_list(options.outcomes, list(own.outcome), own)
+            widths.update({f"{name}: {k}": v for k, v in prec.half_widths(own, targets, shown).items()})
+        if not prec.unmet(widths) or count >= max_replications:
+            stopped = prec.stop_reason(widths, count, max_replications)
+            break
+        count = prec.next_count(widths, count, max_replications, options.workers or default_workers())
+        for scenario in scenarios:
+            check_workload(scenario, count, options.insist)
     (study.work / "scenarios").mkdir(exist_ok=True)
     for scenario in scenarios:
         text = yaml.safe_dump(scenario_document(scenario), sort_keys=False, allow_unicode=True)
         (study.work / "scenarios" / f"{scenario.name}.yaml").write_text(text)
     extra = dict(scenarios=names, scenario_hashes=[scenario_hash(s) for s in scenarios], replications=count,
                  workers=options.workers, scheduler=options.scheduler, failures=len(tables.failures), resumed=study.resumed,
-                 worker_restarts=report.restarts)
+                 worker_restarts=report.restarts, precision=[t.text for t in targets] or None, precision_stop=stopped)
     path = study.finish(tables.files(), None, manifest("compare", None, seed, study.started, **extra), report=True)
     shown = st.outcome_list(options.outcomes, list(dict.fromkeys(tables.comparison.outcome)), tables.comparison)
     print_comparison(tables.comparison, names, shown,
                      f"{' vs '.join(names)}: {count} replications each, seed {seed} (common random numbers)")
+    if stopped:
+        st.console.print(stopped, markup=False, highlight=False, soft_wrap=True)
     st.say_finished(path, len(tables.failures), report)
 
 

@@ -28,12 +28,19 @@ def run(
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue an interrupted run in this folder."),
     force: bool = typer.Option(False, "--force", help="Replace a non-empty --out folder."),
     insist: bool = typer.Option(False, "--insist", help="Run even when the estimated work is absurd."),
+    precision: Optional[List[str]] = typer.Option(None, "--precision", help="Add replications until intervals are this narrow: 5% (half-width, relative, every shown outcome), NAME=0.5 or NAME=5% (repeatable)."),
+    max_replications: int = typer.Option(200, "--max-replications", min=2, help="With --precision: stop adding replications here."),
 ) -> None:
     """Run replications of a scenario; print key outcomes with 95% intervals; write a results folder.
+
+    With --precision, replications are added in batches over all workers until every targeted
+    interval is narrow enough or --max-replications is reached; the summary says which.
 
     Example: modsim run scenarios/baseline.yaml --replications 8 --seed 7 --set review.policy=fifo
     """
     asked = command_line("run", inspect.signature(run), dict(locals()))
+    from sim.experiment import precision as prec
+    from sim.experiment.executors import default_workers
     from sim.experiment.runner import run as run_scenario
     from sim.metrics import shown_outcomes
     from sim.plots import draw_charts
@@ -42,6 +49,7 @@ def run(
     from sim.scenario import check_workload, load_scenario
 
     started = dt.datetime.now(dt.timezone.utc)
+    targets = [prec.parse_target(t) for t in precision or ()]
     scenario = load_scenario(scenario_path, set_ or ())
     count = replications or scenario.replications
     seed = scenario.seed if seed is None else seed
@@ -55,28 +63,43 @@ def run(
             return
         folder.start(scenario, seed, count, set_ or ())
         done = folder.load_done(warn) if resume else {}
+        stopped = None
         try:
-            with progress_bar(f"{scenario.name}", count) as advance:
-                for _ in done:
-                    advance()
+            while True:
+                with progress_bar(f"{scenario.name}", count) as advance:
+                    for _ in range(min(len(done), count)):
+                        advance()
 
-                def finished(index, record):
-                    folder.save_replication(index, record)
-                    advance()
+                    def finished(index, record):
+                        folder.save_replication(index, record)
+                        done[index] = record
+                        advance()
 
-                tables = run_scenario(scenario, count, seed, workers, on_done=finished, done=done, scheduler=scheduler)
+                    tables = run_scenario(scenario, count, seed, workers, on_done=finished, done=dict(done),
+                                          scheduler=scheduler)
+                if not targets:
+                    break
+                widths = prec.half_widths(tables.summary, targets, shown_outcomes(tables.summary))
+                if not prec.unmet(widths) or count >= max_replications:
+                    stopped = prec.stop_reason(widths, count, max_replications)
+                    break
+                count = prec.next_count(widths, count, max_replications, workers or default_workers())
+                check_workload(scenario, count, insist)
         except KeyboardInterrupt:
             kept = len(list(folder.parts.glob("*.json")))
             interrupted(f"interrupted: {kept} finished replication(s) are kept in {folder.work}\n"
                         f"resume with: {resume_command(asked, folder.work)}")
         files = tables.files()
         info = manifest("run", scenario, seed, started, replications=count, workers=workers, scheduler=scheduler,
-                        failures=len(tables.failures), resumed=bool(resume))
+                        failures=len(tables.failures), resumed=bool(resume),
+                        precision=[t.text for t in targets] or None, precision_stop=stopped)
         folder.write_tables(files, scenario, info)
         draw_charts(folder.work)
         write_report(folder.work)
         path = folder.finalize()
     print_summary(tables.summary, shown_outcomes(tables.summary), f"{scenario.name}: {count} replications, seed {seed}")
+    if stopped:
+        console.print(stopped, markup=False, highlight=False, soft_wrap=True)
     console.print(f"results: {path}", markup=False, highlight=False, soft_wrap=True)
     if len(tables.failures):
         err_console.print(f"{len(tables.failures)} replication(s) failed; see {path / 'failures.csv'}", markup=False)
