@@ -1,22 +1,142 @@
-"""Ctrl-C (SIGINT) handling shared by the commands and their worker processes.
+"""Stopping: Ctrl-C (SIGINT), SIGTERM and SIGHUP, in the commands and in their worker processes.
 
-A terminal sends SIGINT to every process of the foreground job: the ``modsim`` process and its
-pool workers alike. Only the parent should handle it (stop submitting work, keep every finished
-replication, say how to resume); a worker that raised ``KeyboardInterrupt`` would print its own
-traceback and break the pool. Pool workers therefore start with ``ignore_sigint`` as their
-initializer, and the parent stops them with ``stop_workers`` when it is interrupted, so that an
-interrupted run ends at once rather than after the replications in progress.
+A terminal sends SIGINT (Ctrl-C) and, when it closes, SIGHUP to every process of the foreground job:
+the ``modsim`` process, its pool workers, the fork server and a LocalCluster's Dask workers alike.
+``kill``, a batch scheduler or a service manager send SIGTERM, often to the ``modsim`` process alone.
+Only the parent handles any of them, in one way (``stop_on_signals``): it stops submitting work,
+keeps every finished replication, stops its workers and says how to resume. SIGTERM and SIGHUP
+raise ``Stopped``, a ``KeyboardInterrupt``, so that everything that handles Ctrl-C handles them too;
+the exit status says which signal it was (``exit_status``: 130, 143, 129).
+
+The workers leave it to the parent: a worker that raised ``KeyboardInterrupt`` would print its own
+traceback and break the pool. The fork server is started with SIGINT and SIGHUP ignored (see
+``sim.experiment.executors.start_fork_server``), which every process it forks inherits from its first
+instruction, and pool workers start with ``start_worker`` as their initializer. The parent stops its
+pool with ``stop_workers`` (so that an interrupted run ends at once rather than after the
+replications in progress), and a pool worker whose parent is gone for any reason (even ``kill -9``)
+ends at once (``exit_with_parent``): no process of a run outlives it, and none keeps its output
+pipes open. The fork server and multiprocessing's resource tracker end when the last process
+using them has ended.
 """
 
 from __future__ import annotations
 
+import os
 import signal
-from concurrent.futures import Executor
+import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
+# The signals that stop a command like Ctrl-C. SIGHUP does not exist on Windows.
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+# Signals that pool workers and the fork server ignore: the terminal sends them to the whole job.
+WORKER_IGNORED = tuple(getattr(signal, name) for name in ("SIGINT", "SIGHUP") if hasattr(signal, name))
+# A repeated signal is ignored while the first one is being handled (saving, stopping workers), for
+# this long; one after that means the clean stop is stuck, and the process exits at once.
+GRACE_S = 10.0
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP arrived: handled like Ctrl-C (it is a ``KeyboardInterrupt``), exit 128 + signal."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+_signal: int | None = None  # the signal that is stopping this process (None: none, or exiting normally)
+_since: float | None = None  # when it began stopping (or exiting), by time.monotonic()
+
+
+def exit_status(signum: int | None) -> int:
+    """The exit status of a command stopped by ``signum``: 128 + its number (130 for Ctrl-C, 143, 129)."""
+    return 128 + int(signum if signum is not None else signal.SIGINT)
+
+
+def stop_signal() -> int | None:
+    """The signal that is stopping this process, if one is (set by the handlers of ``stop_on_signals``)."""
+    return _signal
+
+
+def signal_name(signum: int | None) -> str:
+    """SIGINT, SIGTERM or SIGHUP."""
+    return signal.Signals(signum if signum is not None else signal.SIGINT).name
+
+
+def _on_signal(signum: int, frame) -> None:
+    global _signal, _since
+    if _since is None:
+        _signal, _since = signum, time.monotonic()
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise Stopped(signum)
+    # Already stopping (or exiting): raising again would break the clean-up half-way.
+    if time.monotonic() - _since > GRACE_S:
+        os._exit(exit_status(_signal if _signal is not None else signum))
+
+
+def stop_on_signals() -> None:
+    """Handle SIGINT, SIGTERM and SIGHUP in this (main) process: the first raises ``KeyboardInterrupt``
+    (``Stopped`` for SIGTERM and SIGHUP); another one while stopping is ignored (after ``GRACE_S``, it
+    exits at once). A signal that this process was started with ignored (``nohup``) stays ignored."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signum in STOP_SIGNALS:
+        if signal.getsignal(signum) is signal.SIG_IGN:
+            continue
+        signal.signal(signum, _on_signal)
+
+
+def exiting() -> None:
+    """The command is ending (normally or not): a signal from now on does not raise any more."""
+    global _since
+    if _since is None:
+        _since = time.monotonic()
 
 
 def ignore_sigint() -> None:
     """Pool initializer: this (worker) process ignores SIGINT; the parent alone handles Ctrl-C."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def start_worker() -> None:
+    """Pool initializer: ignore the terminal's SIGINT and SIGHUP (the parent handles them and stops
+    this worker) and end as soon as the parent process has ended (``exit_with_parent``)."""
+    for signum in WORKER_IGNORED:
+        signal.signal(signum, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, WORKER_IGNORED)  # held back while the fork server started
+    exit_with_parent()
+
+
+def exit_with_parent() -> None:
+    """End this worker process at once when the process that started it has ended, however it ended.
+
+    multiprocessing gives every child a sentinel of its parent (the write end of a pipe that only
+    the parent holds): a thread waits for it to close. Does nothing in a process that
+    multiprocessing did not start.
+    """
+    import multiprocessing
+    import threading
+    from multiprocessing.connection import wait
+
+    parent = multiprocessing.parent_process()
+    sentinel = getattr(parent, "sentinel", None)
+    if sentinel is None:
+        return
+
+    def watch() -> None:
+        try:
+            wait([sentinel])
+        except Exception:  # noqa: BLE001 - cannot watch: the parent stops this worker itself
+            return
+        os._exit(1)
+
+    threading.Thread(target=watch, name="modsim-exit-with-parent", daemon=True).start()
 
 
 def stop_workers(executor: Executor | None) -> None:

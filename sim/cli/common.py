@@ -6,6 +6,7 @@ import functools
 import inspect
 import os
 import shlex
+import signal
 import sys
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Callable, Iterator, NoReturn
@@ -15,6 +16,7 @@ import typer.models
 
 from sim.errors import ModsimError, _one_line
 from sim.formatting import format_number
+from sim.interrupts import exit_status, exiting, signal_name, stop_on_signals, stop_signal
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,6 +46,8 @@ class _Console:
             from rich.console import Console
 
             self._console = Console(stderr=self._stderr)
+            if not self._console.is_terminal:
+                self._console.width = 100  # piped or captured: tables as wide as a wide terminal, not 80
         return getattr(self._console, name)
 
 
@@ -100,36 +104,84 @@ def progress_bar(description: str, total: int) -> Iterator[Callable[[], None]]:
 
 
 def print_summary(summary: pd.DataFrame, outcomes: list[str], title: str) -> None:
-    """Print the key outcomes with their 95% confidence intervals."""
-    from rich.table import Table
+    """Print the key outcomes with their 95% confidence intervals (tracked posts grouped, names never cut)."""
+    from sim.cli import tables
 
-    table = Table(title=title, title_justify="left")
-    table.add_column("outcome")
-    table.add_column("mean", justify="right")
-    table.add_column("95% CI", justify="right")
-    table.add_column("n", justify="right")
+    table = tables.new_table(title)
+    for header in ("mean", "95% CI", "n"):
+        tables.add_number_column(table, header)
     rows = summary.set_index("outcome")
-    for name in outcomes:
-        if name not in rows.index:
+    for label, name in tables.grouped([o for o in outcomes if o in rows.index]):
+        if name is None:
+            table.add_row(label, "", "", "")
             continue
         row = rows.loc[name]
-        ci = f"{format_number(row.ci_low)} .. {format_number(row.ci_high)}"
-        table.add_row(name, format_number(row["mean"]), ci, str(int(row.n)))
-    console.print(table)
+        ci = "-" if row.ci_low != row.ci_low else f"{format_number(row.ci_low)} .. {format_number(row.ci_high)}"
+        table.add_row(label, format_number(row["mean"]), ci, str(int(row.n)))
+    tables.show(table)
 
 
 def interrupted(message: str = "interrupted") -> NoReturn:
-    """Say that the command was interrupted (and what was kept), then exit with status 130."""
+    """Say that the command was interrupted (and what was kept), then exit with 128 + the signal.
+
+    130 for Ctrl-C (SIGINT), 143 for SIGTERM, 129 for SIGHUP; for SIGTERM and SIGHUP the message says
+    which ("interrupted by SIGTERM: ..."). The message goes to stderr even when that is a pipe whose
+    reader is gone (``| tee``, stopped by the same Ctrl-C): then to the terminal, if there is one.
+    """
     global _interrupt_reported
     _interrupt_reported = True
-    try:
-        err_console.print(message, markup=False, highlight=False, soft_wrap=True)
-    except (OSError, KeyboardInterrupt):
-        pass
-    raise typer.Exit(EXIT_INTERRUPTED)
+    exiting()
+    signum = stop_signal()
+    if signum not in (None, signal.SIGINT) and message.startswith("interrupted"):
+        message = f"interrupted by {signal_name(signum)}{message[len('interrupted'):]}"
+    _say(message)
+    raise typer.Exit(exit_status(signum))
 
 
 _interrupt_reported = False
+
+
+def _quiet_from_now_on() -> None:
+    """Nothing more is worth saying once the command said it was interrupted: log records that the
+    libraries' teardown emits while the process exits (a cancelled task, a closed connection) are
+    dropped. Only for the console script (``main``), which exits next."""
+    import logging
+
+    logging.disable(logging.CRITICAL)
+
+
+def _say(message: str) -> None:
+    """Write lines to stderr, else (its reader gone, or a terminal hung up) to the terminal, else nowhere."""
+    text = message.rstrip("\n") + "\n"
+    try:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+        return
+    except (OSError, ValueError):
+        pass
+    _drop_broken_streams()
+    try:
+        with open("/dev/tty", "w") as tty:
+            tty.write(text)
+    except OSError:
+        pass
+
+
+def _drop_broken_streams() -> None:
+    """Send whatever stdout and stderr still hold to /dev/null when their reader is gone, so that
+    Python's final flush neither prints an error nor turns the exit status into 120."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            try:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, stream.fileno())
+                os.close(devnull)
+            except (OSError, ValueError, AttributeError):
+                pass
+            setattr(sys, name, open(os.devnull, "w"))
 
 
 def command_line(name: str, signature: inspect.Signature, values: dict) -> list[str]:
@@ -162,30 +214,40 @@ def resume_command(words: list[str], work) -> str:
 
 
 def main() -> None:
-    """Console-script entry point: exit 0 ok, 2 user error, 3 some replications failed, 130 interrupted.
+    """Console-script entry point: exit 0 ok, 2 user error, 3 some replications failed, 130 interrupted
+    (Ctrl-C), 143 stopped by SIGTERM, 129 by SIGHUP.
 
-    Typer turns a Ctrl-C that a command does not handle into a silent exit 130; modsim says
-    "interrupted" (once: commands that handle it say what they kept, through ``interrupted``).
+    SIGTERM and SIGHUP stop a command as Ctrl-C does (``sim.interrupts.stop_on_signals``): finished
+    replications are kept, the workers stopped, the resume command printed. Typer turns a Ctrl-C that
+    a command does not handle into a silent exit 130; modsim says "interrupted" (once: commands that
+    handle it say what they kept, through ``interrupted``).
     """
     # modsim uses no pydantic plugin; looking for them scans every installed package's entry points.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    code: object = 0
     try:
-        app()
-    except SystemExit as exc:
-        if exc.code == EXIT_INTERRUPTED and not _interrupt_reported:
-            _say_interrupted()
-        raise
-    except KeyboardInterrupt:
+        try:
+            stop_on_signals()
+            app()
+        except SystemExit as exc:
+            code = exc.code
+        except KeyboardInterrupt:  # Stopped (SIGTERM, SIGHUP) too
+            code = EXIT_INTERRUPTED
+        except ModsimError as exc:  # raised outside a command's own handling
+            _print_error(str(exc))
+            code = EXIT_USER_ERROR
+        finally:
+            exiting()  # from now on a signal does not raise: the process is ending
+    except KeyboardInterrupt:  # the first signal came just as the command ended
+        code = EXIT_INTERRUPTED
+    signum = stop_signal()
+    if code == EXIT_INTERRUPTED or (signum is not None and code == exit_status(signum)):
         if not _interrupt_reported:
-            _say_interrupted()
-        sys.exit(EXIT_INTERRUPTED)
-    except ModsimError as exc:  # raised outside a command's own handling
-        _print_error(str(exc))
-        sys.exit(EXIT_USER_ERROR)
+            _say_interrupted(signum)
+        _quiet_from_now_on()
+        code = exit_status(signum)
+    sys.exit(code)
 
 
-def _say_interrupted() -> None:
-    try:
-        err_console.print("interrupted", markup=False)
-    except (OSError, KeyboardInterrupt):
-        pass
+def _say_interrupted(signum: int | None) -> None:
+    _say("interrupted" if signum in (None, signal.SIGINT) else f"interrupted by {signal_name(signum)}")

@@ -18,6 +18,12 @@ restarted after a worker died, the next run of a script, the next trial of a stu
 milliseconds. Workers are never forked from this process itself, which may be running threads
 (progress bars, Dask's event loop); the fork server runs no Python thread.
 
+Signals. The fork server is started with SIGINT and SIGHUP ignored (``start_fork_server``), and every
+process it forks (pool workers, a LocalCluster's Dask workers) starts with them ignored too: a
+terminal's Ctrl-C or hang-up reaches the whole job, but only this process handles it, and stops its
+workers (``sim.interrupts``). Pool workers also end at once when this process has ended, however it
+ended; Dask's workers do so by themselves. The fork server and the resource tracker then end too.
+
 Dask. The ``LocalCluster`` that ``--scheduler local`` starts has its nannies fork their workers from
 the same fork server (with ``distributed`` preloaded as well) instead of spawning fresh interpreters:
 the workers start with the model loaded, and a forked worker ends with ``os._exit``, where a spawned
@@ -38,7 +44,7 @@ from typing import Callable, Iterator
 
 from sim.errors import ModsimError
 from sim.experiment.stand_in_main import describe_main
-from sim.interrupts import ignore_sigint, stop_workers
+from sim.interrupts import WORKER_IGNORED, start_worker, stop_workers
 
 
 class ExecutorError(ModsimError):
@@ -66,16 +72,44 @@ def pool_context(*also: str) -> multiprocessing.context.BaseContext:
     """The multiprocessing context of local pools: a fork server that preloads ``WORKER_MODULES`` and
     the modules ``also`` (POSIX), else spawn.
 
-    The preload list only takes effect if the fork server is not running yet. Instead of the main
-    script (multiprocessing's default) it preloads a stand-in for it, so that workers never run the
-    user's script again (``sim.experiment.stand_in_main``: a script without a ``__main__`` guard works).
+    The preload list only takes effect if the fork server is not running yet; it is started now
+    (``start_fork_server``). Instead of the main script (multiprocessing's default) it preloads a
+    stand-in for it, so that workers never run the user's script again
+    (``sim.experiment.stand_in_main``: a script without a ``__main__`` guard works).
     """
     if os.name != "posix":  # pragma: no cover - no fork server on Windows
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     describe_main()
     context.set_forkserver_preload(["sim.experiment.stand_in_main", *WORKER_MODULES, *also])
+    start_fork_server()
     return context
+
+
+def start_fork_server() -> None:
+    """Start multiprocessing's fork server (and resource tracker) now, unless running, with SIGINT and
+    SIGHUP ignored, so that every worker it forks ignores them from its very start.
+
+    A signal's "ignored" disposition is inherited across fork and exec (Python then installs no
+    Ctrl-C handler of its own, nor does asyncio in a Dask worker), where a handler is not. This
+    process ignores them only while it starts the server, and holds them back meanwhile (they arrive
+    once it is done: none is lost). From a thread other than the main one, the server is started as is.
+    """
+    import signal
+    import threading
+    from multiprocessing import forkserver
+
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        forkserver.ensure_running()
+        return
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, WORKER_IGNORED)
+    handlers = {signum: signal.signal(signum, signal.SIG_IGN) for signum in WORKER_IGNORED}
+    try:
+        forkserver.ensure_running()
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
 
 class RestartablePool(Executor):
@@ -88,7 +122,7 @@ class RestartablePool(Executor):
         self._pool = self._new()
 
     def _new(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=self._context, initializer=ignore_sigint)
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=self._context, initializer=start_worker)
 
     def submit(self, fn: Callable, /, *args, **kwargs) -> Future:
         return self._pool.submit(fn, *args, **kwargs)
@@ -150,15 +184,24 @@ def _dask_executor(scheduler: str, workers: int | None) -> Iterator[Executor]:
         # The nannies read these when they start their workers, and hand the configuration on to them.
         config = {"distributed.worker.profile.enabled": False}
         if os.name == "posix":
-            from multiprocessing import forkserver
-
             config["distributed.worker.multiprocessing-method"] = "forkserver"
-            pool_context("distributed")
-            forkserver.ensure_running()  # now, with modsim's preload list (Dask would set its own)
-        with dask.config.set(config), \
-                LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                             silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
-            yield client.get_executor()
+            pool_context("distributed")  # starts the fork server now, with modsim's preload list
+        # What Dask (and Tornado, asyncio under it) log while a cluster is torn down mid-work, after an
+        # interrupt, is noise (a cancelled future, a closed comm), each with its traceback: logging is
+        # off for that while (in this process; the workers are killed before they can say anything).
+        disabled = logging.root.manager.disable
+        try:
+            with dask.config.set(config), \
+                    LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                                 silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+                try:
+                    yield client.get_executor()
+                except KeyboardInterrupt:
+                    logging.disable(logging.CRITICAL)
+                    _stop_dask_workers(cluster)
+                    raise
+        finally:
+            logging.disable(disabled)
     else:
         try:
             client = Client(scheduler, timeout="10s")
@@ -166,3 +209,29 @@ def _dask_executor(scheduler: str, workers: int | None) -> Iterator[Executor]:
             raise ExecutorError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc})") from None
         with client:
             yield client.get_executor()
+
+
+def _stop_dask_workers(cluster) -> None:
+    """Stop the worker processes of a ``LocalCluster`` at once, as ``stop_workers`` does a pool's.
+
+    Its nannies are closed with no time for their workers to close themselves: a worker told to
+    close while its thread runs a replication closes late, and a heartbeat it had in flight then
+    fails with an error printed with its traceback. The killed workers print nothing; the work
+    they were doing is lost, as in a pool (the finished replications were saved).
+    """
+    import asyncio
+
+    nannies = list(getattr(cluster, "workers", {}).values())
+    processes = [process for nanny in nannies if (process := getattr(nanny, "process", None)) is not None]
+
+    async def close_all() -> None:
+        await asyncio.gather(*(nanny.close(timeout=0, reason="modsim-interrupted") for nanny in nannies),
+                             return_exceptions=True)
+        # Until each killed worker has been reaped: one found still running later is "reaped" with a log line.
+        await asyncio.gather(*(asyncio.wait_for(process.stopped.wait(), 5) for process in processes
+                               if hasattr(process, "stopped")), return_exceptions=True)
+
+    try:
+        cluster.sync(close_all)
+    except Exception:  # noqa: BLE001 - the cluster is being closed anyway
+        pass
