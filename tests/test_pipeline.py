@@ -170,3 +170,13 @@ def test_list_and_schema_commands(monkeypatch):
     scenario = document["$defs"]["Scenario"]
     assert "accounts" in scenario["properties"]
     assert all(field.get("description") for field in scenario["properties"].values())
+
+
+def test_long_work_says_how_long_it_will_take_before_it_starts(tmp_path, monkeypatch):
+    import sim.cli.common as common
+
+    monkeypatch.setattr(common, "ANNOUNCE_AFTER_S", 0.0)  # everything counts as long here
+    result = CliRunner().invoke(app, ["run", str(SCENARIOS / "validation" / "mmc.yaml"), "-n", "2", "--workers", "1",
+                                      "--set", "horizon=150h", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "mmc: expected to take about" in result.stderr and "(from the workload estimate)" in result.stderr

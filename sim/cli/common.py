@@ -88,18 +88,40 @@ def user_errors(command: Callable) -> Callable:
     return wrapper
 
 
+# Work expected to take longer than this is announced before it starts.
+ANNOUNCE_AFTER_S = 30.0
+
+
 @contextmanager
-def progress_bar(description: str, total: int) -> Iterator[Callable[[], None]]:
-    """A progress bar with ETA on stderr; yields a function to call once per finished item."""
+def progress_bar(description: str, total: int, expected_s: float | None = None) -> Iterator[Callable[[], None]]:
+    """A progress bar with ETA on stderr; yields a function to call once per finished item.
+
+    ``expected_s`` (the workload estimate of the whole work) is said before long work starts, and is
+    the ETA until the first items finish and the bar can measure its own speed."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+    class Remaining(TimeRemainingColumn):
+        def render(self, task):
+            if task.time_remaining is None and task.fields.get("expected"):
+                from rich.text import Text
+
+                left = max(task.fields["expected"] - (task.elapsed or 0.0), 0.0)
+                return Text(f"~{int(left) // 3600}:{int(left) % 3600 // 60:02d}:{int(left) % 60:02d}",
+                            style="progress.remaining")
+            return super().render(task)
+
+    if expected_s is not None and expected_s > ANNOUNCE_AFTER_S:
+        from sim.scenario.workload import say_expected
+
+        err_console.print(f"{description}: {say_expected(expected_s)}", markup=False, highlight=False,
+                          soft_wrap=True)
     progress = Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TextColumn("eta"), TimeRemainingColumn(), console=err_console, transient=True,
+        TextColumn("eta"), Remaining(), console=err_console, transient=True,
         disable=not err_console.is_terminal,
     )
     with progress:
-        task = progress.add_task(description, total=total)
+        task = progress.add_task(description, total=total, expected=expected_s)
         yield lambda: progress.advance(task)
 
 

@@ -47,6 +47,7 @@ def run(
     from sim.report import write_report
     from sim.results import ResultsFolder, manifest
     from sim.scenario import check_workload, load_scenario
+    from sim.scenario.workload import estimate, expected_seconds
 
     started = dt.datetime.now(dt.timezone.utc)
     targets = [prec.parse_target(t) for t in precision or ()]
@@ -66,7 +67,9 @@ def run(
         stopped = None
         try:
             while True:
-                with progress_bar(f"{scenario.name}", count) as advance:
+                todo = count - len([i for i in done if i < count])
+                expected = expected_seconds(estimate(scenario).events * todo, todo, workers or default_workers())
+                with progress_bar(f"{scenario.name}", count, expected) as advance:
                     for _ in range(min(len(done), count)):
                         advance()
 

@@ -164,7 +164,7 @@ class Study:
         hashes: dict[int, str] = {}
 
         try:
-            with progress_bar(label, total) as advance:
+            with progress_bar(label, total, _expected(tasks, workers)) as advance:
                 for _ in range(total - len(tasks)):
                     advance()
 
@@ -224,6 +224,20 @@ class Study:
             err_console.print(f"{failures} replication(s) failed; see {path / 'failures.csv'}", markup=False)
             raise typer.Exit(EXIT_FAILURES)
         raise typer.Exit(0)
+
+
+def _expected(tasks: list[Task], workers: Optional[int]) -> float:
+    """Wall seconds the tasks should take, from the workload estimate of each of their scenarios."""
+    from sim.experiment.executors import default_workers
+    from sim.scenario.schema import Scenario
+    from sim.scenario.workload import estimate, expected_seconds
+
+    events: dict[int, float] = {}
+    for task in tasks:
+        if id(task.scenario) not in events:
+            events[id(task.scenario)] = estimate(Scenario.model_validate(task.scenario)).events
+    total = sum(events[id(task.scenario)] for task in tasks)
+    return expected_seconds(total, len(tasks), workers or default_workers())
 
 
 def _expected_part(record: dict, key: str) -> dict | None:

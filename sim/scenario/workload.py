@@ -142,6 +142,16 @@ def check_workload(scenario: Scenario, replications: int, insist: bool = False) 
             f"{_big(MAX_EVENTS_PER_RUN)} events per run. Run fewer replications, or pass --insist")
 
 
+def expected_seconds(events: float, tasks: int, workers: int) -> float:
+    """Wall seconds that ``tasks`` replications of ``events`` estimated events in all should take on ``workers``."""
+    return events / EVENTS_PER_SECOND / max(min(workers, tasks), 1)
+
+
+def say_expected(seconds: float) -> str:
+    """The sentence that announces long work before it starts."""
+    return f"expected to take about {_duration(seconds)} (from the workload estimate)"
+
+
 def _work_text(work: Estimate, replications: int) -> str:
     seconds = work.events / EVENTS_PER_SECOND
     return (f"about {_big(work.posts)} posts, {_big(work.reports)} reports and {_big(work.events)} events per "
