@@ -36,7 +36,7 @@ def no_charts(request, monkeypatch):
     if not request.node.name.startswith("test_common_random_numbers"):
         import sim.cli.study as study
 
-        monkeypatch.setattr(study, "draw_and_report", lambda work, report=False: None)
+        monkeypatch.setattr(study, "draw_and_report", lambda work, **options: None)
 
 
 def invoke(*args):
@@ -236,7 +236,9 @@ def test_tune_finds_the_smallest_staffing_meeting_the_wait_bound(tmp_path):
                     "--set", "accounts.customers.posts_per_day=96")
     assert result.exit_code == 0, result.output
     trials = pd.read_parquet(out / "trials.parquet")
-    assert len(trials) == 16 and {"trial", "state", "review.pools.agents.reviewers", "reviewer_utilization",
+    # 5..12 holds 8 settings: each is tried once (never twice), so 8 trials of the 16 asked.
+    assert len(trials) == 8 and sorted(trials["review.pools.agents.reviewers"]) == list(range(5, 13))
+    assert {"trial", "state", "review.pools.agents.reviewers", "reviewer_utilization",
                                   "queue_wait_mean_h", "feasible"} <= set(trials.columns)
     best = list((out / "best").glob("*.yaml"))
     assert len(best) == 1

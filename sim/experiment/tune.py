@@ -1,26 +1,53 @@
 """Tuning policy parameters with Optuna: one objective (TPE) or several (NSGA-II, a Pareto front).
 
-Each trial's value is the mean over replications run on common random numbers (the same seed for
-every trial), so trials differ only by their parameters. Constraints (``outcome<=value``) reach
-Optuna as violations (``Trial.set_constraint`` in Optuna 5, ``constraints_func`` before) (positive when violated). The study lives in the
-results folder as SQLite under a fixed name, so an interrupted tuning resumes: finished trials are
-kept and only the remaining ones run.
+Each trial runs the same common-random-number replications (the same seeds for every trial), so
+trials differ only by their parameters; its value is the mean over them, kept with a 95% interval
+per outcome. An objective is an outcome (``max:reviewer_utilization``) or a tuned parameter itself
+(``min:review.pools.agents.reviewers``: the fewest reviewers that meet the constraints). Constraints
+(``outcome<=value``) reach Optuna as violations (``Trial.set_constraint`` in Optuna 5,
+``constraints_func`` before), positive when violated.
+
+A study a user can trust and resume:
+
+- **Reproducible, whenever it stops.** Trial k is asked from a fresh sampler seeded by (seed, k,
+  attempt), and a sampler sees only the finished trials (COMPLETE, in order), so what it suggests
+  depends on the trials before k and nothing else: not on an earlier process's random state, nor on
+  trials an interruption cut short. Those (RUNNING when the process died, or WAITING) are marked
+  failed and ``interrupted`` on resume and run again as trial k, so an interrupted and resumed
+  study has the trials of an uninterrupted one. The trials' own numbers (``trial`` in
+  trials.parquet) count only evaluated trials, whatever Optuna numbered them.
+- **Never the same setting twice.** A suggestion already evaluated is not a new trial: the sampler
+  is asked again (up to ``ASKS`` times, each try a failed Optuna trial marked ``repeat_of``), then
+  the nearest setting not yet tried is taken (when the space is finite: integers and durations,
+  which are whole minutes). A study whose space has fewer settings than ``--trials`` tries each
+  once and stops. A result is stored on its trial before the trial is told, so one evaluated just
+  before an interruption is reused, not run again.
+
+The study lives in the results folder as SQLite under a fixed name (``study.db``).
 """
 
 from __future__ import annotations
 
+import itertools
+import json
 import math
+import os
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+import numpy as np
 import pandas as pd
 
 from sim.errors import ModsimError
-from sim.experiment.sweep import Range
+from sim.experiment.sweep import Range, duration_text
 
 STUDY_NAME = "modsim-tune"
+FORMAT = 2  # objectives.json "format": how trials are numbered and asked (a study of another format is not resumed)
+ASKS = 8  # tries at a setting not yet evaluated before the nearest untried one is taken
+ENUMERABLE = 200_000  # finite spaces up to this many settings are searched for the nearest untried one
 _CONSTRAINT = re.compile(r"\s*([A-Za-z0-9_]+)\s*(<=|>=|<|>)\s*(\S+)\s*")
 
 
@@ -31,11 +58,16 @@ class TuneError(ModsimError):
 @dataclass(frozen=True)
 class Objective:
     direction: str  # "minimize" or "maximize"
-    outcome: str
+    outcome: str  # an outcome, or the path of a tuned parameter
 
     @property
     def text(self) -> str:
         return f"{self.direction[:3]}:{self.outcome}"
+
+    @property
+    def sign(self) -> float:
+        """+1 to minimise, -1 to maximise (cost = sign * value)."""
+        return 1.0 if self.direction == "minimize" else -1.0
 
 
 @dataclass(frozen=True)
@@ -59,7 +91,8 @@ def parse_objective(text: str) -> Objective:
     direction, sep, outcome = text.partition(":")
     directions = {"min": "minimize", "max": "maximize", "minimize": "minimize", "maximize": "maximize"}
     if not sep or direction.strip() not in directions or not outcome.strip():
-        raise TuneError(f"--objective {text!r}: expected min:OUTCOME or max:OUTCOME, like max:reviewer_utilization")
+        raise TuneError(f"--objective {text!r}: expected min:OUTCOME, max:OUTCOME or min:PARAM (a tuned --param "
+                        "path), like max:reviewer_utilization")
     return Objective(directions[direction.strip()], outcome.strip())
 
 
@@ -74,6 +107,26 @@ def parse_constraint(text: str) -> Constraint:
     return Constraint(match.group(1), match.group(2), bound)
 
 
+def check_objectives(objectives: list[Objective], ranges: list[Range]) -> None:
+    """An objective naming a dotted path must name a tuned parameter (outcomes have no dots)."""
+    paths = {r.path for r in ranges}
+    for o in objectives:
+        if "." in o.outcome and o.outcome not in paths:
+            raise TuneError(f"--objective {o.text}: {o.outcome} is not a tuned parameter (tuned: {', '.join(paths)}); "
+                            "a parameter objective needs its --param")
+    if len({o.outcome for o in objectives}) < len(objectives):
+        raise TuneError("--objective: the same objective is given twice")
+
+
+def parameter_objectives(objectives: list[Objective], ranges: list[Range]) -> set[str]:
+    """The objectives that are tuned parameters rather than outcomes."""
+    paths = {r.path for r in ranges}
+    return {o.outcome for o in objectives if o.outcome in paths}
+
+
+# ------------------------------------------------------------------------------------ the search space
+
+
 def suggest(trial, r: Range) -> Any:
     """The trial's value of one parameter, as it goes into ``--set``."""
     if r.kind == "int":
@@ -83,102 +136,334 @@ def suggest(trial, r: Range) -> Any:
     return trial.suggest_float(r.path, r.low, r.high)
 
 
+def _grain(r: Range) -> int:
+    """Steps per hour of a duration range (``sweep.duration_text``: whole minutes, or seconds below an hour)."""
+    return 60 if r.high - r.low >= 1 else 3600
+
+
+def _steps(r: Range) -> tuple[int, int] | None:
+    """The first and last step of a finite range (integers, durations in steps of ``_grain``), or None."""
+    if r.kind == "int":
+        return int(r.low), int(r.high)
+    if r.kind == "duration":
+        g = _grain(r)
+        return round(r.low * g), round(r.high * g)  # as duration_text rounds the sampled hours
+    return None
+
+
+def space_size(ranges: list[Range]) -> int | None:
+    """How many settings the ranges hold, or None when one is continuous (a float range)."""
+    size = 1
+    for r in ranges:
+        steps = _steps(r)
+        if steps is None:
+            return None
+        size *= steps[1] - steps[0] + 1
+    return size
+
+
+def _setting(r: Range, step: int) -> tuple[Any, Any]:
+    """(Optuna's value, the ``--set`` value) of one step of a finite range."""
+    if r.kind == "int":
+        return step, step
+    hours = min(max(step / _grain(r), r.low), r.high)
+    return hours, duration_text(hours, r.high - r.low)
+
+
+def key_of(values: dict) -> str:
+    """A setting (``--set`` values by path) as a key: equal settings, equal keys, across JSON round trips."""
+    return json.dumps(values, sort_keys=True)
+
+
+def nearest_untried(ranges: list[Range], near: dict, tried: set[str], rng: np.random.Generator) -> dict | None:
+    """Optuna values of the untried setting nearest to ``near`` (Optuna values; ties drawn by ``rng``),
+    or None when every setting was tried or the space is continuous or too large to search."""
+    size = space_size(ranges)
+    if size is None or size > ENUMERABLE:
+        return None
+    axes = [range(a, b + 1) for a, b in (_steps(r) for r in ranges)]
+    best, best_distance = [], math.inf
+    for steps in itertools.product(*axes):
+        pairs = [_setting(r, s) for r, s in zip(ranges, steps)]
+        if key_of({r.path: shown for r, (_, shown) in zip(ranges, pairs)}) in tried:
+            continue
+        distance = sum(((value - float(near[r.path])) / (r.high - r.low)) ** 2 for r, (value, _) in zip(ranges, pairs))
+        if distance < best_distance - 1e-12:
+            best, best_distance = [pairs], distance
+        elif abs(distance - best_distance) <= 1e-12:
+            best.append(pairs)
+    if not best:
+        return None
+    chosen = best[int(rng.integers(len(best)))]
+    return {r.path: value for r, (value, _) in zip(ranges, chosen)}
+
+
+# ------------------------------------------------------------------------------------ the study
+
+
+def trial_seed(seed: int, number: int, attempt: int) -> int:
+    """The sampler's seed for try ``attempt`` at trial ``number``: the same whenever that trial is asked."""
+    return int(np.random.SeedSequence([seed, number, attempt]).generate_state(1)[0])
+
+
+def make_sampler(objectives: int, seed: int, has_constraints: bool):
+    """A fresh sampler: TPE for one objective, NSGA-II for several."""
+    import optuna
+
+    modern = hasattr(optuna.trial.Trial, "set_constraint")
+    cf = _constraints if has_constraints and not modern else None
+    if objectives == 1:
+        return optuna.samplers.TPESampler(seed=seed, constraints_func=cf)
+    return optuna.samplers.NSGAIISampler(seed=seed, constraints_func=cf)
+
+
 def _constraints(frozen) -> list[float]:
     return list(frozen.user_attrs.get("constraints", [math.inf]))
 
 
 def open_study(db: Path, objectives: list[Objective], seed: int, has_constraints: bool):
-    """Create or load the study stored in ``db`` (the sampler is seeded; constraints go to the sampler)."""
+    """Create or load the study stored in ``db``.
+
+    A new study is made beside ``db`` and renamed into place, so that an interruption while Optuna
+    creates its tables never leaves a half-made database. Each trial gets its own sampler (see
+    ``optimize``); the one set here only serves code that asks the study directly.
+    """
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     optuna.logging.disable_default_handler()
-    # Optuna 5 takes constraints from the trial (set_constraint); older versions from constraints_func.
-    modern = hasattr(optuna.trial.Trial, "set_constraint")
-    cf = _constraints if has_constraints and not modern else None
-    if len(objectives) == 1:
-        sampler = optuna.samplers.TPESampler(seed=seed, constraints_func=cf)
-    else:
-        sampler = optuna.samplers.NSGAIISampler(seed=seed, constraints_func=cf)
-    return optuna.create_study(storage=f"sqlite:///{db}", study_name=STUDY_NAME, sampler=sampler,
-                               directions=[o.direction for o in objectives], load_if_exists=True)
+    directions = [o.direction for o in objectives]
+    sampler = make_sampler(len(objectives), seed, has_constraints)
+    if not db.exists():
+        fresh = db.with_name(db.name + ".new")
+        fresh.unlink(missing_ok=True)
+        optuna.create_study(storage=f"sqlite:///{fresh}", study_name=STUDY_NAME, directions=directions, sampler=sampler)
+        os.replace(fresh, db)
+    study = optuna.load_study(storage=f"sqlite:///{db}", study_name=STUDY_NAME, sampler=sampler)
+    if [d.name.lower() for d in study.directions] != directions:
+        raise TuneError(f"{db}: the study's directions differ from the objectives'")
+    return study
 
 
-def recover_interrupted(study) -> int:
-    """Trials an interruption left unfinished are marked failed and queued to run again; returns how many."""
+def recover_interrupted(study) -> tuple[int, int]:
+    """Mark the trials an interruption cut short (RUNNING or WAITING) failed, so they never stay so.
+
+    Returns (how many, how many of them had been evaluated: their results are reused, not run again).
+    Trial k then runs again (as a new Optuna trial) and is asked exactly as it was.
+    """
     from optuna.trial import TrialState
 
-    count = 0
-    for frozen in study.get_trials(deepcopy=False):
-        if frozen.state == TrialState.RUNNING or (frozen.state == TrialState.FAIL
-                                                  and "evaluated" not in frozen.user_attrs
-                                                  and "requeued" not in frozen.user_attrs):
-            if frozen.state == TrialState.RUNNING:
-                study._storage.set_trial_state_values(frozen._trial_id, TrialState.FAIL)
-            study._storage.set_trial_user_attr(frozen._trial_id, "requeued", True)
-            study.enqueue_trial(frozen.params, skip_if_exists=False)
-            count += 1
-    return count
+    count = kept = 0
+    for frozen in study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING)):
+        study._storage.set_trial_user_attr(frozen._trial_id, "interrupted", True)
+        study._storage.set_trial_state_values(frozen._trial_id, TrialState.FAIL)
+        count += 1
+        kept += "result" in frozen.user_attrs
+    return count, kept
+
+
+def fail_interrupted(study, db: Path, objectives: list[Objective], seed: int, has_constraints: bool) -> int:
+    """After Ctrl-C: mark the trial cut short failed now, so that it is never left RUNNING; returns how many.
+
+    The interrupted process may have been inside a write: its transaction is rolled back and its
+    connections closed (an open transaction would keep SQLite locked), then the study is read afresh.
+    """
+    backend = getattr(study._storage, "_backend", study._storage)
+    session = getattr(backend, "scoped_session", None)
+    if session is not None:
+        try:
+            session.rollback()
+        finally:
+            session.remove()
+            backend.engine.dispose()
+    return recover_interrupted(open_study(db, objectives, seed, has_constraints))[0]
+
+
+def counted_trials(study) -> list:
+    """The evaluated trials, by their number (``trial``): those that count towards ``--trials``."""
+    found: dict[int, Any] = {}
+    for t in study.get_trials(deepcopy=False):
+        if "trial" in t.user_attrs and "interrupted" not in t.user_attrs and t.state.is_finished():
+            found.setdefault(int(t.user_attrs["trial"]), t)
+    return [found[k] for k in sorted(found)]
 
 
 def finished_trials(study) -> int:
     """Trials that count towards ``--trials``: evaluated ones, whatever their result."""
-    return sum(1 for t in study.get_trials(deepcopy=False) if "evaluated" in t.user_attrs)
+    return len(counted_trials(study))
+
+
+def _stored_results(study) -> dict[str, dict]:
+    """Every result stored in the study, by setting (including those of interrupted trials)."""
+    results: dict[str, dict] = {}
+    for t in study.get_trials(deepcopy=False):
+        if "result" in t.user_attrs and "set" in t.user_attrs:
+            results.setdefault(key_of(t.user_attrs["set"]), t.user_attrs["result"])
+    return results
+
+
+def summarise(replications: list[dict], failures: int) -> dict:
+    """A trial's result: each outcome's mean, 95% interval and n over its replications (as compare does)."""
+    from sim.experiment.statistics import outcome_ci
+    from sim.metrics import outcome_kind
+
+    names = list(dict.fromkeys(name for r in replications for name in r))
+    outcomes = {}
+    for name in names:
+        values = np.array([_number(r.get(name)) for r in replications], dtype=float)
+        mean, low, high, n, _ = outcome_ci(values, outcome_kind(name))
+        outcomes[name] = [mean, low, high, n]
+    return {"outcomes": outcomes, "replications": len(replications), "failures": int(failures)}
+
+
+def _number(value) -> float:
+    if isinstance(value, bool):
+        return float(value)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _mean(result: dict, outcome: str) -> float:
+    entry = result.get("outcomes", {}).get(outcome)
+    return float(entry[0]) if entry else math.nan
 
 
 def optimize(study, ranges: list[Range], objectives: list[Objective], constraints: list[Constraint], trials: int,
-             evaluate: Callable[[dict], tuple[dict[str, float], int]],
+             seed: int, evaluate: Callable[[dict], tuple[list[dict], int]],
              on_trial: Callable[[], None] = lambda: None) -> None:
-    """Run trials until ``trials`` have been evaluated in this study."""
+    """Run trials one after another until ``trials`` distinct settings are evaluated (or all there are).
 
-    def objective(trial):
-        params = {r.path: suggest(trial, r) for r in ranges}
-        means, failures = evaluate(params)
-        violations = [c.violation(means.get(c.outcome, math.nan)) for c in constraints]
-        trial.set_user_attr("constraints", violations)
-        if hasattr(trial, "set_constraint"):
-            for k, v in enumerate(violations):
-                trial.set_constraint(f"c{k}", v)
-        trial.set_user_attr("set", params)
-        trial.set_user_attr("failures", failures)
-        named = {*(o.outcome for o in objectives), *(c.outcome for c in constraints)}
-        trial.set_user_attr("outcomes", {**{k: math.nan for k in named}, **means})
-        trial.set_user_attr("evaluated", True)
-        values = [means.get(o.outcome, math.nan) for o in objectives]
-        return values[0] if len(values) == 1 else values
+    ``evaluate(values)`` runs the replications of a setting (``--set`` values by path) and returns
+    (the outcomes of each finished replication, how many failed). A setting already evaluated, in
+    this process or before an interruption, is never evaluated again.
+    """
+    import optuna
+    from optuna.trial import TrialState
 
-    remaining = trials - finished_trials(study)
-    if remaining <= 0:
-        return
-    study.optimize(objective, n_trials=remaining, callbacks=[lambda study, trial: on_trial()], catch=())
+    counted = counted_trials(study)
+    tried = {key_of(t.user_attrs["set"]) for t in counted}
+    results = _stored_results(study)
+    size = space_size(ranges)
+    as_parameter = parameter_objectives(objectives, ranges)
+    by_path = {r.path: r for r in ranges}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        while len(counted) < trials and (size is None or len(tried) < size):
+            number = len(counted)
+            trial, values = _ask(study, ranges, objectives, bool(constraints), seed, number, tried)
+            key = key_of(values)
+            trial.set_user_attr("set", values)
+            if key not in results:
+                result = summarise(*evaluate(values))
+                _check_outcomes(study, trial, result, objectives, constraints, as_parameter)
+                results[key] = result
+            result = results[key]
+            trial.set_user_attr("result", result)  # one write: from here on, an interruption keeps it
+            scores = [by_path[o.outcome].number(values[o.outcome]) if o.outcome in as_parameter
+                      else _mean(result, o.outcome) for o in objectives]
+            violations = [c.violation(_mean(result, c.outcome)) for c in constraints]
+            trial.set_user_attr("constraints", violations)
+            if hasattr(trial, "set_constraint"):
+                for k, v in enumerate(violations):
+                    trial.set_constraint(f"c{k}", v)
+            trial.set_user_attr("trial", number)
+            if all(math.isfinite(s) for s in scores):
+                study.tell(trial, scores[0] if len(scores) == 1 else scores)
+            else:
+                study.tell(trial, state=TrialState.FAIL)
+            counted.append(study._storage.get_trial(trial._trial_id))
+            tried.add(key)
+            on_trial()
+
+
+def _check_outcomes(study, trial, result: dict, objectives, constraints, as_parameter: set[str]) -> None:
+    """An objective or constraint naming no outcome the replications measure is a user error (the trial is
+    marked failed first, so it never stays RUNNING)."""
+    import difflib
+
+    from optuna.trial import TrialState
+
+    measured = result.get("outcomes", {})
+    if not measured:
+        return  # every replication failed: nothing to check against
+    names = [(f"--objective {o.text}", o.outcome) for o in objectives if o.outcome not in as_parameter]
+    names += [(f"--constraint {c.text}", c.outcome) for c in constraints]
+    for option, name in names:
+        if name not in measured:
+            trial.set_user_attr("interrupted", True)
+            study.tell(trial, state=TrialState.FAIL)
+            close = difflib.get_close_matches(name, list(measured), n=1)
+            hint = f"; did you mean {close[0]}?" if close else f" (outcomes: {', '.join(measured)})"
+            raise TuneError(f"{option}: {name} is not an outcome{hint}")
+
+
+def _ask(study, ranges, objectives, has_constraints: bool, seed: int, number: int, tried: set[str]):
+    """Ask trial ``number``: a setting not yet tried when the sampler (asked up to ``ASKS`` times) or
+    the space allows, else the sampler's last suggestion (its stored result is then reused)."""
+    import optuna
+    from optuna.trial import TrialState
+
+    near = None
+    for attempt in range(ASKS + 1):
+        sampler = make_sampler(len(objectives), trial_seed(seed, number, attempt), has_constraints)
+        if attempt == ASKS:
+            fixed = nearest_untried(ranges, near, tried, np.random.default_rng(trial_seed(seed, number, attempt)))
+            if fixed is not None:
+                sampler = optuna.samplers.PartialFixedSampler(fixed, sampler)
+        study.sampler = sampler
+        trial = study.ask()
+        values = {r.path: suggest(trial, r) for r in ranges}
+        if key_of(values) not in tried or attempt == ASKS:
+            return trial, values
+        near = dict(trial.params)
+        trial.set_user_attr("repeat_of", values)
+        study.tell(trial, state=TrialState.FAIL)
+    raise AssertionError("unreachable")
+
+
+# ------------------------------------------------------------------------------------ results
 
 
 def measured_outcomes(study) -> list[str]:
     """Every outcome whose mean the study's trials recorded."""
-    return sorted({name for t in study.get_trials(deepcopy=False) for name in t.user_attrs.get("outcomes", {})})
+    return sorted({name for t in counted_trials(study) for name in t.user_attrs.get("result", {}).get("outcomes", {})})
+
+
+def named_outcomes(objectives: list[Objective], constraints: list[Constraint], ranges: list[Range],
+                   extra: Sequence[str] = ()) -> list[str]:
+    """The outcomes trials.parquet keeps with their intervals: objectives (not parameters), constrained, extra."""
+    paths = {r.path for r in ranges}
+    return [o for o in dict.fromkeys([*(o.outcome for o in objectives), *(c.outcome for c in constraints), *extra])
+            if o not in paths]
 
 
 def trials_table(study, ranges: list[Range], objectives: list[Objective], constraints: list[Constraint],
                  extra: Sequence[str] = ()) -> pd.DataFrame:
-    """``trials.parquet``: trial, state, parameters (durations in hours), objective outcomes, constrained
-    outcomes, the ``extra`` outcomes, constraint violations (``constraint:EXPR``, <= 0 when met), feasible,
-    failures."""
+    """``trials.parquet``: trial, state, parameters (durations in hours), for each objective, constrained and
+    ``extra`` outcome its mean and 95% interval over the trial's replications (``OUTCOME``,
+    ``OUTCOME:ci_low``, ``OUTCOME:ci_high``), replications (finished), constraint violations
+    (``constraint:EXPR``, <= 0 when met), feasible, failures."""
+    outcomes = named_outcomes(objectives, constraints, ranges, extra)
     rows = []
-    outcomes = list(dict.fromkeys([*(o.outcome for o in objectives), *(c.outcome for c in constraints), *extra]))
-    for t in study.get_trials(deepcopy=False):
-        if "evaluated" not in t.user_attrs:
-            continue
-        row = {"trial": t.number, "state": t.state.name}
+    for t in counted_trials(study):
+        row = {"trial": int(t.user_attrs["trial"]), "state": t.state.name}
         row.update({r.path: t.params.get(r.path, math.nan) for r in ranges})
-        measured = t.user_attrs.get("outcomes", {})
-        row.update({o: measured.get(o, math.nan) for o in outcomes})
+        result = t.user_attrs.get("result", {})
+        measured = result.get("outcomes", {})
+        for o in outcomes:
+            mean, low, high, _ = measured.get(o, [math.nan] * 4)
+            row.update({o: _number(mean), f"{o}:ci_low": _number(low), f"{o}:ci_high": _number(high)})
+        row["replications"] = int(result.get("replications", 0))
         violations = t.user_attrs.get("constraints", [])
         row.update({f"constraint:{c.text}": v for c, v in zip(constraints, violations)})
         row["feasible"] = t.state.name == "COMPLETE" and all(v <= 0 for v in violations)
-        row["failures"] = t.user_attrs.get("failures", 0)
+        row["failures"] = int(result.get("failures", 0))
         rows.append(row)
-    columns = ["trial", "state", *(r.path for r in ranges), *outcomes, *(f"constraint:{c.text}" for c in constraints),
-               "feasible", "failures"]
+    columns = ["trial", "state", *(r.path for r in ranges),
+               *itertools.chain.from_iterable((o, f"{o}:ci_low", f"{o}:ci_high") for o in outcomes), "replications",
+               *(f"constraint:{c.text}" for c in constraints), "feasible", "failures"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -191,7 +476,7 @@ def best_trials(table: pd.DataFrame, objectives: list[Objective]) -> list[int]:
     feasible = feasible.dropna(subset=names)
     if feasible.empty:
         return []
-    signs = [1.0 if o.direction == "minimize" else -1.0 for o in objectives]
+    signs = [o.sign for o in objectives]
     costs = feasible[names].to_numpy(dtype=float) * signs
     if len(objectives) == 1:
         best = costs[:, 0].min()
@@ -207,5 +492,112 @@ def best_trials(table: pd.DataFrame, objectives: list[Objective]) -> list[int]:
 
 
 def trial_sets(study, number: int) -> dict:
-    """The ``--set`` values of a trial (durations as text with a unit)."""
-    return dict(study.trials[number].user_attrs["set"])
+    """The ``--set`` values of trial ``number`` (durations as text with a unit)."""
+    for t in counted_trials(study):
+        if int(t.user_attrs["trial"]) == number:
+            return dict(t.user_attrs["set"])
+    raise KeyError(number)
+
+
+def closest_trial(table: pd.DataFrame, constraints: list[Constraint]) -> int | None:
+    """When no trial meets every constraint: the one that misses them by least (relative to each bound)."""
+    done = table[table.state == "COMPLETE"]
+    if done.empty or not constraints:
+        return None
+    scale = [max(abs(c.bound), 1e-12) for c in constraints]
+    misses = sum(done[f"constraint:{c.text}"].astype(float).clip(lower=0) / s for c, s in zip(constraints, scale))
+    misses = misses.replace([np.inf], np.nan).dropna()
+    return None if misses.empty else int(done.trial.loc[misses.idxmin()])
+
+
+# ------------------------------------------------------------------------------------ the answer, in words
+
+
+def _fmt(value) -> str:
+    from sim.formatting import format_number
+
+    return format_number(value)
+
+
+def with_interval(row, outcome: str) -> str:
+    """``0.82 [0.81 .. 0.83]`` from a trials-table row (no interval with one replication)."""
+    mean, low, high = row.get(outcome), row.get(f"{outcome}:ci_low"), row.get(f"{outcome}:ci_high")
+    if low is None or high is None or not (math.isfinite(float(low)) and math.isfinite(float(high))):
+        return _fmt(mean)
+    return f"{_fmt(mean)} [{_fmt(low)} .. {_fmt(high)}]"
+
+
+def _setting_words(row, ranges: list[Range], values: dict) -> str:
+    parts = []
+    for r in ranges:
+        shown = values.get(r.path, row.get(r.path))
+        name = r.path.rsplit(".", 1)[-1].replace("_", " ")
+        shown = shown if isinstance(shown, str) else _fmt(shown) if r.kind != "int" else str(int(shown))
+        parts.append(f"{shown} {name} ({r.path})" if r.kind == "int" else f"{name} {shown} ({r.path})")
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _constraint_words(row, c: Constraint) -> str:
+    words = f"{c.outcome} {with_interval(row, c.outcome)} {c.op} {c.bound:g}"
+    low, high = row.get(f"{c.outcome}:ci_low"), row.get(f"{c.outcome}:ci_high")
+    if low is not None and high is not None and math.isfinite(float(low)) and math.isfinite(float(high)):
+        inside = (float(high) <= c.bound) if c.op in ("<=", "<") else (float(low) >= c.bound)
+        if not inside:
+            words += " (its interval crosses the bound: more replications would settle it)"
+    return words
+
+
+def answer(table: pd.DataFrame, best: list[int], ranges: list[Range], objectives: list[Objective],
+           constraints: list[Constraint], sets: dict[int, dict]) -> str:
+    """One sentence naming what the study found, with 95% intervals over the best trial's replications."""
+    if table.empty:
+        return "No trial was evaluated."
+    rows = table.set_index("trial", drop=False)
+    if not best:
+        closest = closest_trial(table, constraints)
+        if closest is None:
+            return "No trial met every constraint" + (" (no trial completed)." if constraints else ".")
+        row = rows.loc[closest].to_dict()
+        misses = "; ".join(f"{c.outcome} {with_interval(row, c.outcome)} (bound {c.op} {c.bound:g})" for c in constraints)
+        return (f"No setting tried meets {' and '.join(c.text for c in constraints)}: the closest, trial {closest} "
+                f"({_setting_words(row, ranges, sets.get(closest, {}))}), gives {misses}.")
+    if len(objectives) > 1:
+        names = " against ".join(o.outcome for o in objectives)
+        return (f"{len(best)} setting(s) trade {names} (the Pareto front{' meeting every constraint' if constraints else ''}): "
+                f"trial(s) {', '.join(map(str, best))}, each ready to run in best/.")
+    row = rows.loc[best[0]].to_dict()
+    objective = objectives[0]
+    setting = _setting_words(row, ranges, sets.get(best[0], {}))
+    met = " and ".join(_constraint_words(row, c) for c in constraints)
+    if objective.outcome in {r.path for r in ranges}:
+        r = next(r for r in ranges if r.path == objective.outcome)
+        extreme = ("fewest" if objective.direction == "minimize" else "most") if r.kind == "int" else \
+            ("lowest" if objective.direction == "minimize" else "highest")
+        sentence = f"{setting}: the {extreme} tried that meets every constraint" if constraints else \
+            f"{setting}: the {extreme} tried"
+        sentence += f", with {met}" if met else ""
+        return sentence + _neighbour(table, row, r, objective, constraints, ranges) + "."
+    verb = "gives" if len(ranges) == 1 and ranges[0].kind != "int" else "give"
+    sentence = f"{setting} {verb} {objective.outcome} {with_interval(row, objective.outcome)}"
+    return sentence + (f" with {met}" if met else "") + "."
+
+
+def _neighbour(table: pd.DataFrame, row: dict, r: Range, objective: Objective, constraints: list[Constraint],
+               ranges: list[Range]) -> str:
+    """For an integer parameter objective: what the next better value (one fewer, or one more) gave."""
+    if r.kind != "int" or not constraints:
+        return ""
+    value = int(row[r.path]) - (1 if objective.direction == "minimize" else -1)
+    if not r.low <= value <= r.high:
+        return f"; {value} is outside the range tuned"
+    same = table[table[r.path] == value]
+    for other in ranges:
+        if other.path != r.path:
+            same = same[same[other.path] == row[other.path]]
+    if same.empty:
+        return f"; {value} was not tried"
+    other = same.iloc[0].to_dict()
+    failed = [c for c in constraints if not c.violation(float(other.get(c.outcome, math.nan))) <= 0]
+    if not failed:
+        return ""
+    return f"; {value} does not (" + ", ".join(f"{c.outcome} {with_interval(other, c.outcome)}" for c in failed) + ")"

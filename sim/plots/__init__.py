@@ -48,7 +48,8 @@ CAPTIONS = {
     "government": "The government's grievance and the steps it took up its escalation ladder.",
     "sweep": "Outcome against each swept parameter: mean with its 95% confidence interval.",
     "tuning_pareto": "Trials of the tuning study; the Pareto front (best trade-offs) highlighted.",
-    "tuning_history": "Objective value of each trial and the best value found so far.",
+    "tuning_history": "Objective value of each trial (mean over its replications with its 95% interval; hollow when "
+                      "infeasible or failed) and the best feasible value found so far.",
     "sensitivity": "Sensitivity indices of each parameter with their 95% intervals.",
 }
 

@@ -85,7 +85,7 @@ def sweep_charts(data: FolderData, outcomes: list[str] | None = None) -> dict[st
     table = data.table("sweep.parquet")
     if table is None:
         return {}
-    fixed = {"point", "outcome", "mean", "ci_low", "ci_high", "n"}
+    fixed = {"point", "outcome", "mean", "ci_low", "ci_high", "n", "method"}
     params = [c for c in table.columns if c not in fixed and table[c].nunique(dropna=False) > 1]
     if not params:
         return {}
@@ -134,12 +134,24 @@ def _trial_column(table: pd.DataFrame) -> str:
     return "number" if "number" in table.columns else "trial" if "trial" in table.columns else table.columns[0]
 
 
+def _objective_spec(item) -> tuple[str, str]:
+    """(direction, outcome) of one entry of objectives.json: ``"max:OUTCOME"`` as tune writes it, or a
+    ``[direction, outcome]`` pair; a bare name is minimised."""
+    if isinstance(item, (list, tuple)) and len(item) == 2:
+        return str(item[0]), str(item[1])
+    text = str(item)
+    direction, sep, outcome = text.partition(":")
+    if sep and direction.strip().lower() in ("min", "max", "minimize", "maximize"):
+        return direction.strip().lower(), outcome.strip()
+    return "min", text
+
+
 def _objectives(data: FolderData, table: pd.DataFrame) -> list[tuple[str, str, str]]:
     """(direction, outcome name, column holding its values) per objective."""
     spec = data.objectives.get("objectives") or []
     found = []
     for i, item in enumerate(spec):
-        direction, outcome = (str(item[0]), str(item[1])) if isinstance(item, (list, tuple)) else ("min", str(item))
+        direction, outcome = _objective_spec(item)
         for column in (f"values_{i}", "value" if len(spec) == 1 else None, outcome):
             if column and column in table.columns:
                 found.append((direction, outcome, column))
@@ -165,6 +177,11 @@ def _usable(table: pd.DataFrame) -> pd.Series:
     return ok
 
 
+def _label(outcome: str) -> str:
+    """An axis label: an outcome's (with its unit), or a tuned parameter's path as it is."""
+    return outcome if "." in outcome else outcome_label(outcome)
+
+
 def tuning_charts(data: FolderData, outcomes: list[str] | None = None) -> dict[str, Figure]:
     """What can the policy achieve? The Pareto front of two objectives, and the search history."""
     table = data.table("trials.parquet")
@@ -181,21 +198,44 @@ def tuning_charts(data: FolderData, outcomes: list[str] | None = None) -> dict[s
     for k, (direction, outcome, column) in enumerate(objectives):
         ax = axes[0][k]
         values = table[column].astype(float)
-        ax.scatter(table[number][ok], values[ok], s=18, color=colour(0), alpha=0.7, label="feasible trial")
+        low, high = f"{outcome}:ci_low", f"{outcome}:ci_high"
+        if low in table.columns and high in table.columns:  # each trial's 95% interval over its replications
+            below = (values - table[low].astype(float)).clip(lower=0)
+            above = (table[high].astype(float) - values).clip(lower=0)
+            ax.errorbar(table[number], values, yerr=np.nan_to_num(np.asarray([below, above], dtype=float)),
+                        fmt="none", ecolor=NEUTRAL, elinewidth=0.8, alpha=0.6, capsize=2)
+            _limit_to_points(ax, values, table[low].astype(float), table[high].astype(float))
+        ax.scatter(table[number][ok], values[ok], s=18, color=colour(0), alpha=0.7, label="feasible trial", zorder=3)
         if (~ok).any():
             ax.scatter(table[number][~ok], values[~ok], s=18, facecolors="none", edgecolors=NEUTRAL,
-                       label="infeasible or failed")
+                       label="infeasible or failed", zorder=3)
         running = values.where(ok)
         best = running.cummin() if _is_min(direction) else running.cummax()
         ax.step(table[number], best.ffill(), where="post", color=colour(1), lw=2, label="best so far")
         ax.set_xlabel("trial number")
-        ax.set_ylabel(f"{outcome_label(outcome)}, {'lower' if _is_min(direction) else 'higher'} is better")
+        ax.set_ylabel(f"{_label(outcome)}, {'lower' if _is_min(direction) else 'higher'} is better")
         ax.legend(fontsize=8)
-    title(fig, "How did the search progress?", "Each dot is one trial (mean over its replications).")
+    title(fig, "How did the search progress?", "Each dot is one trial: the mean over its replications, with its 95% "
+          "interval where the folder has it; the line is the best feasible trial so far.")
     figures["tuning_history"] = fig
     if len(objectives) == 2:
         figures["tuning_pareto"] = _pareto(table, ok, objectives)
     return figures
+
+
+def _limit_to_points(ax, values: pd.Series, low: pd.Series, high: pd.Series) -> None:
+    """Keep the trials readable: the axis follows the points, and intervals reach at most one span of
+    the points beyond them (wider ones, from few replications, run off the axis)."""
+    finite = values[np.isfinite(values)]
+    if finite.empty:
+        return
+    lo, hi = float(finite.min()), float(finite.max())
+    span = (hi - lo) or abs(hi) or 1.0
+    ends = pd.concat([low, high])
+    ends = ends[np.isfinite(ends)].clip(lo - span, hi + span)
+    bottom = min([lo - 0.08 * span, *([float(ends.min())] if len(ends) else [])])
+    top = max([hi + 0.08 * span, *([float(ends.max())] if len(ends) else [])])
+    ax.set_ylim(bottom, top)
 
 
 def pareto_mask(costs: np.ndarray) -> np.ndarray:
@@ -224,8 +264,8 @@ def _pareto(table: pd.DataFrame, ok: pd.Series, objectives) -> Figure:
     ax.step(fx.to_numpy()[order], fy.to_numpy()[order], where="post" if signs[1] > 0 else "pre",
             color=colour(5), lw=1.5, alpha=0.8)
     ax.scatter(fx, fy, s=60, color=colour(5), edgecolors="black", linewidths=0.6, zorder=3, label="Pareto front")
-    ax.set_xlabel(f"{outcome_label(o0)}, {'lower' if _is_min(d0) else 'higher'} is better")
-    ax.set_ylabel(f"{outcome_label(o1)}, {'lower' if _is_min(d1) else 'higher'} is better")
+    ax.set_xlabel(f"{_label(o0)}, {'lower' if _is_min(d0) else 'higher'} is better")
+    ax.set_ylabel(f"{_label(o1)}, {'lower' if _is_min(d1) else 'higher'} is better")
     ax.legend()
     title(fig, f"What is the best trade-off between {o0.replace('_', ' ')} and {o1.replace('_', ' ')}?",
           "Highlighted: trials no other feasible trial beats on both objectives (the Pareto front).")
