@@ -70,6 +70,16 @@ def outcome_upper(name: str, horizon: float) -> float | None:
     return None
 
 
+def upper_bounds(scenario):
+    """``outcome_upper`` for a scenario's run, and each tracked post's views bounded by its reach."""
+    reach = {f"tracked_{post.name}_views": post.reach for post in scenario.scripted_posts}
+
+    def upper(name: str) -> float | None:
+        return reach[name] if name in reach else outcome_upper(name, scenario.horizon)
+
+    return upper
+
+
 def shown_outcomes(summary) -> list[str]:
     """The outcomes a summary table shows by default: the key ones; the governance ones when the board or
     the government did anything; then every tracked post's. `summary` has columns outcome and mean."""

@@ -98,3 +98,15 @@ def test_coverage_is_near_nominal_and_no_worse_than_t(name, draw, truth, kind, n
     # nominal level at small n (Brown, Cai & DasGupta 2001); 3 Monte Carlo standard deviations on top.
     assert ours >= 0.95 - 0.03 - 3 * MC_SD, f"{name}: coverage {ours:.3f}"
     assert ours >= plain - 3 * math.sqrt(2) * MC_SD, f"{name}: {ours:.3f} against t's {plain:.3f}"
+
+
+def test_durations_and_a_tracked_posts_views_stay_below_what_a_run_can_reach(load):
+    from sim.metrics import upper_bounds
+
+    scenario = load("cambodia_2023.yaml")
+    upper = upper_bounds(scenario)
+    assert upper("tracked_bat_speech_views") == 600_000
+    assert upper("tracked_bat_speech_up_d") == scenario.horizon / 24 and upper("removal_time_p90_h") == scenario.horizon
+    assert upper("violating_views") is None
+    mean, low, high, _, method = outcome_ci([1_000.0, 500_000.0], "nonnegative", upper=600_000)
+    assert method == "logit-t" and 0 < low and high < 600_000

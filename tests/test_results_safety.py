@@ -376,7 +376,7 @@ def test_compare_resume_runs_damaged_parts_again_and_equals_uninterrupted(tmp_pa
     args = ["-n", 2, "--seed", 9, "--workers", 1, "--set", "horizon=100h", "--set", "warmup=10h"]
     sets = ["horizon=100h", "warmup=10h"]
     mp = pytest.MonkeyPatch()
-    mp.setattr(study, "draw_and_report", lambda work, report=False: None)
+    mp.setattr(study, "draw_and_report", lambda work, **options: None)
     try:
         full = tmp_path / "full"
         assert invoke("compare", a, b, "--out", full, *args).exit_code == 0
@@ -408,7 +408,7 @@ def test_compare_resume_runs_damaged_parts_again_and_equals_uninterrupted(tmp_pa
 def test_study_parts_carry_their_identity(tmp_path, monkeypatch):
     from sim.cli import study
 
-    monkeypatch.setattr(study, "draw_and_report", lambda work, report=False: None)
+    monkeypatch.setattr(study, "draw_and_report", lambda work, **options: None)
     seen = []
     real = ResultsFolder.save_part
 
@@ -536,7 +536,7 @@ def test_killed_while_removing_its_parts_resume_runs_what_is_missing(tmp_path, r
 def test_a_study_killed_just_before_its_rename_is_finished_by_resume(tmp_path, monkeypatch):
     from sim.cli import study
 
-    monkeypatch.setattr(study, "draw_and_report", lambda work, report=False: None)
+    monkeypatch.setattr(study, "draw_and_report", lambda work, **options: None)
     args = ["sweep", MMC, "--vary", "review.pools.agents.reviewers=20,22", "-n", 1, "--workers", 1, "--seed", 5,
             "--set", "horizon=150h", "--set", "warmup=10h"]
     full = tmp_path / "full"

@@ -209,8 +209,9 @@ def _drop_broken_streams() -> None:
 def command_line(name: str, signature: inspect.Signature, values: dict) -> list[str]:
     """The words of a command line asking for the same work as ``values`` (a command's arguments by name).
 
-    Every given argument and option is kept but ``--out``, ``--force`` and ``--resume``; each option
-    by its long name, as its Typer declaration in ``signature`` names it.
+    Every given argument and option is kept but ``--out``, ``--force`` and ``--resume``, and options
+    left at their default; each option by its long name, as its Typer declaration in ``signature``
+    names it.
     """
     words = ["modsim", name]
     for key, param in signature.parameters.items():
@@ -220,6 +221,8 @@ def command_line(name: str, signature: inspect.Signature, values: dict) -> list[
         items = list(value) if isinstance(value, (list, tuple)) else [value]
         if isinstance(param.default, typer.models.ArgumentInfo):
             words += [str(item) for item in items]
+            continue
+        if value == param.default.default:
             continue
         flag = max(param.default.param_decls, key=len)
         if value is True:

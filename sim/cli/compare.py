@@ -73,8 +73,9 @@ def compare(
     extra = dict(scenarios=names, scenario_hashes=[scenario_hash(s) for s in scenarios], replications=count,
                  workers=options.workers, scheduler=options.scheduler, failures=len(tables.failures), resumed=study.resumed,
                  worker_restarts=report.restarts, precision=[t.text for t in targets] or None, precision_stop=stopped)
-    path = study.finish(tables.files(), None, manifest("compare", None, seed, study.started, **extra), report=True)
     shown = st.outcome_list(options.outcomes, list(dict.fromkeys(tables.comparison.outcome)), tables.comparison)
+    path = study.finish(tables.files(), None, manifest("compare", None, seed, study.started, **extra), report=True,
+                        outcomes=shown if options.outcomes else None)
     print_comparison(tables.comparison, names, shown,
                      f"{' vs '.join(names)}: {count} replications each, seed {seed} (common random numbers)")
     if stopped:

@@ -191,11 +191,13 @@ class Study:
         interrupted(f"interrupted: finished replications are kept in {self.work}\n"
                     f"resume with: {resume_command(self.asked, self.work)}")
 
-    def finish(self, files: dict, scenario: Scenario | None, info: dict, report: bool = False) -> Path:
-        """Write the tables and manifest, draw the charts (and the report), and rename the folder into place."""
+    def finish(self, files: dict, scenario: Scenario | None, info: dict, report: bool = False,
+               outcomes: list[str] | None = None) -> Path:
+        """Write the tables and manifest, draw the charts of ``outcomes`` (and the report), and rename the folder
+        into place."""
         with self._closed_on_failure():
             self.folder.write_tables(files, scenario, info)
-            draw_and_report(self.work, report=report)
+            draw_and_report(self.work, report=report, outcomes=outcomes)
             path = self.folder.finalize()
         self.folder.close()
         return path
@@ -256,16 +258,18 @@ def _warn(message: str) -> None:
     err_console.print(f"warning: {message}", markup=False, highlight=False, soft_wrap=True)
 
 
-def draw_and_report(work: Path, report: bool = False) -> None:
-    """Charts (and, with ``report``, the HTML report) from the tables; a chart that fails is a warning."""
+def draw_and_report(work: Path, report: bool = False, outcomes: list[str] | None = None) -> None:
+    """Charts of ``outcomes`` (default: the key ones) and, with ``report``, the HTML report, from the tables;
+    a chart that fails is a warning."""
     from sim.plots import draw_charts
     from sim.report import write_report
 
-    for name, draw in (("charts", draw_charts), ("report", write_report if report else None)):
-        if draw is None:
-            continue
+    steps = [("charts", lambda: draw_charts(work, outcomes))]
+    if report:
+        steps.append(("report", lambda: write_report(work, outcomes)))
+    for name, draw in steps:
         try:
-            draw(work)
+            draw()
         except Exception as exc:  # noqa: BLE001 - the tables are written; a chart bug must not lose them
             err_console.print(f"warning: the {name} failed: {type(exc).__name__}: {exc}", markup=False)
 

@@ -30,6 +30,7 @@ def sweep(
     Example: modsim sweep scenarios/baseline.yaml --vary review.pools.khmer.reviewers=10:40:10 --vary review.policy=fifo,severity -n 5
     """
     from sim.experiment import sweep as swp
+    from sim.metrics import upper_bounds
     from sim.results import manifest, scenario_hash
     from sim.scenario import check_workload, load_scenario
 
@@ -45,14 +46,16 @@ def sweep(
     study.start({"command": "sweep", "scenarios": [scenario_hash(s) for s in scenarios], "seed": seed})
     todo = swp.tasks([s.model_dump(mode="json") for s in scenarios], seed, count, set(study.records))
     report = study.execute(todo, options.workers, options.scheduler, f"sweep {base.name}", count * len(points))
-    table, reps, failures = swp.sweep_tables(points_table, seed, count, study.records, [s.horizon for s in scenarios])
+    table, reps, failures = swp.sweep_tables(points_table, seed, count, study.records,
+                                             [upper_bounds(s) for s in scenarios])
     files = {"sweep.parquet": table, "points.csv": points_table, "replications.parquet": reps}
     if len(failures):
         files["failures.csv"] = failures
     extra = dict(vary=list(vary), samples=samples, points=len(points), replications=count, workers=options.workers,
                  scheduler=options.scheduler, failures=len(failures), resumed=study.resumed, worker_restarts=report.restarts)
-    path = study.finish(files, base, manifest("sweep", base, seed, study.started, **extra))
     shown = st.outcome_list(options.outcomes, list(dict.fromkeys(table.outcome)))
+    path = study.finish(files, base, manifest("sweep", base, seed, study.started, **extra),
+                        outcomes=shown if options.outcomes else None)
     print_sweep(table, paths, shown, f"sweep of {base.name}: {len(points)} points x {count} replications, seed {seed}")
     st.say_finished(path, len(failures), report)
 

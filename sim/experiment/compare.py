@@ -18,7 +18,7 @@ from sim.errors import ModsimError
 from sim.experiment.replicate import Failure, Task
 from sim.experiment.runner import RunTables, outcome_columns, tables_from
 from sim.experiment.statistics import outcome_ci, paired_difference_ci
-from sim.metrics import Replication, outcome_kind, outcome_upper
+from sim.metrics import Replication, outcome_kind, upper_bounds
 from sim.scenario.schema import Scenario
 
 COMPARISON_COLUMNS = ["outcome", "scenario", "mean", "ci_low", "ci_high", "n", "method", "diff_mean", "diff_low",
@@ -80,7 +80,7 @@ def tables(scenarios: list[Scenario], seed: int, replications: int,
     replications_table = _with_scenario([r.replications for r in runs], names)
     summary = _with_scenario([r.summary for r in runs], names)[SUMMARY_COLUMNS]
     return CompareTables(
-        comparison=comparison(replications_table, names, {s.name: s.horizon for s in scenarios}),
+        comparison=comparison(replications_table, names, {s.name: upper_bounds(s) for s in scenarios}),
         summary=summary.reset_index(drop=True),
         replications=replications_table,
         timeseries=_with_scenario([r.timeseries for r in runs], names),
@@ -90,10 +90,10 @@ def tables(scenarios: list[Scenario], seed: int, replications: int,
     )
 
 
-def comparison(replications: pd.DataFrame, names: list[str], horizons: dict[str, float]) -> pd.DataFrame:
+def comparison(replications: pd.DataFrame, names: list[str], uppers: dict) -> pd.DataFrame:
     """Per outcome and scenario: the mean with its 95% interval and the paired difference to the first.
 
-    ``horizons`` (hours, by scenario name) bound the durations' intervals."""
+    ``uppers`` (by scenario name: ``sim.metrics.upper_bounds`` of its scenario) bound the intervals."""
     if replications.empty or "replication" not in replications:
         return pd.DataFrame(columns=COMPARISON_COLUMNS)
     outcomes = outcome_columns(replications.drop(columns=["scenario"]))
@@ -105,7 +105,7 @@ def comparison(replications: pd.DataFrame, names: list[str], horizons: dict[str,
         base = pd.to_numeric(wide[names[0]][outcome], errors="coerce").to_numpy(dtype=float)
         for position, name in enumerate(names):
             values = pd.to_numeric(wide[name][outcome], errors="coerce").to_numpy(dtype=float)
-            upper = outcome_upper(outcome, horizons[name])
+            upper = uppers[name](outcome)
             mean, low, high, n, method = outcome_ci(values, outcome_kind(outcome), upper=upper)
             if position == 0:
                 diff = (np.nan, np.nan, np.nan)

@@ -11,7 +11,7 @@ import pandas as pd
 from sim.experiment.executors import executor_for
 from sim.experiment.replicate import Failure, run_replications
 from sim.experiment.statistics import summarize
-from sim.metrics import OUTCOMES, Replication, outcome_kind, outcome_upper, survival_grid
+from sim.metrics import OUTCOMES, Replication, outcome_kind, survival_grid, upper_bounds
 from sim.scenario.schema import Scenario
 
 
@@ -72,7 +72,7 @@ def tables_from(scenario: Scenario, seed: int, records: dict[int, Replication | 
         survival.extend({"replication": index, "time_h": t, "survival": v} for t, v in zip(grid, record.survival))
     replications = pd.DataFrame(rows, columns=None if rows else ["replication", "seed"])
     summary = summarize(replications, outcome_columns(replications), kind_of=outcome_kind,
-                        upper_of=lambda name: outcome_upper(name, scenario.horizon)) if rows else summarize(pd.DataFrame(), [])
+                        upper_of=upper_bounds(scenario)) if rows else summarize(pd.DataFrame(), [])
     return RunTables(
         replications=replications,
         timeseries=pd.DataFrame(series, columns=["replication", "day", "series", "value"]),

@@ -28,7 +28,7 @@ from sim.errors import ModsimError
 from sim.experiment.replicate import Failure, Task
 from sim.experiment.runner import outcome_columns
 from sim.experiment.statistics import outcome_ci
-from sim.metrics import Replication, outcome_kind, outcome_upper
+from sim.metrics import Replication, outcome_kind
 from sim.scenario.durations import format_duration, parse_duration
 
 SWEEP_COLUMNS = ["outcome", "mean", "ci_low", "ci_high", "n", "method"]
@@ -218,9 +218,9 @@ def tasks(scenarios: list[dict], seed: int, replications: int, done: set[str] = 
 
 
 def sweep_tables(points: pd.DataFrame, seed: int, replications: int, records: dict[str, Replication | Failure],
-                 horizons: list[float] | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+                 uppers: list | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """``sweep.parquet`` (long: point, varied paths, outcome, mean, ci, n, method), per-replication outcomes,
-    failures. ``horizons`` (hours, by point) bound the durations' intervals."""
+    failures. ``uppers`` (by point: ``sim.metrics.upper_bounds`` of its scenario) bound the intervals."""
     rows, failures = [], []
     for point in points["point"]:
         for i in range(replications):
@@ -237,7 +237,7 @@ def sweep_tables(points: pd.DataFrame, seed: int, replications: int, records: di
         own = reps[reps.point == point]
         for outcome in outcomes:
             values = pd.to_numeric(own[outcome], errors="coerce").to_numpy(dtype=float)
-            upper = outcome_upper(outcome, horizons[point]) if horizons is not None else None
+            upper = uppers[point](outcome) if uppers is not None else None
             mean, low, high, n, method = outcome_ci(values, outcome_kind(outcome), upper=upper)
             long.append({"point": point, "outcome": outcome, "mean": mean, "ci_low": low, "ci_high": high, "n": n,
                          "method": method})
