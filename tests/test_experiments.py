@@ -279,7 +279,7 @@ def test_sensitivity_morris(tmp_path):
                     "--out", out, "--outcomes", "queue_wait_mean_h,reviewer_utilization", *SHORT)
     assert result.exit_code == 0, result.output
     table = pd.read_csv(out / "sensitivity.csv")
-    assert list(table.columns) == ["outcome", "parameter", "index", "value", "ci_low", "ci_high"]
+    assert list(table.columns) == ["outcome", "parameter", "index", "value", "ci_low", "ci_high", "method"]
     assert set(table["index"]) == {"mu_star", "sigma"}
     util = table[(table.outcome == "reviewer_utilization") & (table["index"] == "mu_star")]
     assert (util.value > 0).all()

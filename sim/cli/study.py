@@ -29,7 +29,6 @@ from sim.cli.common import (
 from sim.errors import ModsimError
 
 if TYPE_CHECKING:
-    import pandas as pd
 
     from sim.experiment.replicate import Task, TaskReport
     from sim.results import ResultsFolder
@@ -317,16 +316,3 @@ def points_scenarios(path: Path, sets: list[str], paths: list[str], points: list
     from sim.experiment import sweep as swp
 
     return [load_point(path, sets, swp.set_expressions(paths, p), f"point {i}") for i, p in enumerate(points)]
-
-
-def replication_means(records: dict, keys: Callable[[int], list[str]], count: int) -> pd.DataFrame:
-    """One row per point: the mean of each outcome over the point's finished replications."""
-    import pandas as pd
-
-    from sim.metrics import Replication
-
-    rows = []
-    for point in range(count):
-        outs = [records[k].outcomes for k in keys(point) if isinstance(records.get(k), Replication)]
-        rows.append(pd.DataFrame(outs).apply(pd.to_numeric, errors="coerce").mean() if outs else pd.Series(dtype=float))
-    return pd.DataFrame(rows).reset_index(drop=True)

@@ -50,6 +50,16 @@ ArrayLike = Sequence[float] | np.ndarray | pd.Series
 _SURVIVAL_TOL = 1e-12
 
 
+def as_float(value) -> float:
+    """A recorded outcome as a float: booleans as 0/1, anything that is not a number as NaN."""
+    if isinstance(value, bool):
+        return float(value)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
 def _finite(values: ArrayLike) -> np.ndarray:
     """Return the finite entries of ``values`` as a 1-D float array."""
     x = np.asarray(values, dtype=float).ravel()

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import ModsimError
+from sim.experiment.statistics import as_float
 from sim.experiment.sweep import Range, duration_text
 
 STUDY_NAME = "modsim-tune"
@@ -310,19 +311,10 @@ def summarise(replications: list[dict], failures: int) -> dict:
     names = list(dict.fromkeys(name for r in replications for name in r))
     outcomes = {}
     for name in names:
-        values = np.array([_number(r.get(name)) for r in replications], dtype=float)
+        values = np.array([as_float(r.get(name)) for r in replications], dtype=float)
         mean, low, high, n, _ = outcome_ci(values, outcome_kind(name))
         outcomes[name] = [mean, low, high, n]
     return {"outcomes": outcomes, "replications": len(replications), "failures": int(failures)}
-
-
-def _number(value) -> float:
-    if isinstance(value, bool):
-        return float(value)
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
 
 
 def _mean(result: dict, outcome: str) -> float:
@@ -454,7 +446,7 @@ def trials_table(study, ranges: list[Range], objectives: list[Objective], constr
         measured = result.get("outcomes", {})
         for o in outcomes:
             mean, low, high, _ = measured.get(o, [math.nan] * 4)
-            row.update({o: _number(mean), f"{o}:ci_low": _number(low), f"{o}:ci_high": _number(high)})
+            row.update({o: as_float(mean), f"{o}:ci_low": as_float(low), f"{o}:ci_high": as_float(high)})
         row["replications"] = int(result.get("replications", 0))
         violations = t.user_attrs.get("constraints", [])
         row.update({f"constraint:{c.text}": v for c, v in zip(constraints, violations)})

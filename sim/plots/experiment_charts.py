@@ -302,7 +302,9 @@ def sensitivity_chart(data: FolderData, outcomes: list[str] | None = None) -> di
         ax.axvline(0, color="black", lw=0.8)
         ax.grid(axis="y", visible=False)
         ax.set_title(outcome.replace("_", " "), loc="left", fontsize=10)
-        ax.set_xlabel("sensitivity index (share of output variance)")
+        morris = {"mu_star", "sigma"} & set(indices)
+        ax.set_xlabel(f"mu_star, sigma ({outcome_label(outcome).rpartition('(')[2].rstrip(')')} per unit of the "
+                      "parameter's 0..1-scaled range)" if morris else "S1, ST (share of the outcome's variance)")
     for k in range(len(chosen), rows_n * cols):
         axes[k // cols][k % cols].set_visible(False)
     handles = [Line2D([], [], marker="o", ls="", color=colour(i), label=ix) for i, ix in enumerate(indices)]
