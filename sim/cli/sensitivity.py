@@ -67,8 +67,9 @@ def sensitivity(
                  workers=options.workers, scheduler=options.scheduler, failures=len(failures), skipped_outcomes=skipped,
                  interval_method=sens.interval_method(method, count), bootstrap_draws=sens.BOOTSTRAP_DRAWS,
                  resumed=study.resumed, worker_restarts=report.restarts)
-    path = study.finish(files, base, manifest("sensitivity", base, seed, study.started, **extra))
     shown = st.outcome_list(options.outcomes, available)
+    path = study.finish(files, base, manifest("sensitivity", base, seed, study.started, **extra),
+                        outcomes=shown if options.outcomes else None)
     print_sensitivity(table, [o for o in shown if o not in skipped], "ST" if method == "sobol" else "mu_star",
                       f"{method} sensitivity of {base.name}: {len(points)} points x {count} replications, seed {seed}",
                       replications=count)
