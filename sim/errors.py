@@ -58,6 +58,15 @@ class ScenarioError(ModsimError):
         )
 
 
+class OutputError(ModsimError):
+    """The results folder cannot be used as asked."""
+
+
+def os_reason(exc: BaseException) -> str:
+    """The operating system's reason for a failure, in words (``No space left on device``)."""
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+
+
 def _one_line(text: str) -> str:
     """The text with every line break (and the indentation after it) turned into one space."""
     return re.sub(r"\s*[\r\n]+\s*", " ", str(text)).strip()

@@ -22,8 +22,6 @@ meant for it, and a non-empty folder is never overwritten without ``--force``.
 from __future__ import annotations
 
 import datetime as dt
-import errno
-import fcntl
 import hashlib
 import json
 import os
@@ -31,19 +29,19 @@ import platform
 import re
 import shlex
 import shutil
-import stat
 import subprocess
 import sys
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 import yaml
 
-from sim.errors import ModsimError
+from sim.errors import OutputError, os_reason
 from sim.experiment.replicate import Failure
+from sim.folder_lock import FolderLock, acquire, lock_folder, lock_path
 from sim.metrics import Replication
 from sim.scenario.schema import Scenario
 
@@ -52,17 +50,11 @@ if TYPE_CHECKING:
 
 RESULTS_ROOT = Path("results")
 PARTIAL_SUFFIX = ".partial"
-LOCK_SUFFIX = ".lock"
 SEED_MAX = 2**63 - 1  # the tables store the seed as int64
 MANIFEST_FORMAT = 1  # manifest.json's "modsim_format": its "files" list every file modsim wrote in the folder
 RECORD_FORMAT = "modsim-run-record/1"  # run.json: what an unfinished folder is the work of
 PART_FORMAT = "modsim-replication/1"  # parts/*.json: one finished replication, with its identity and checksum
-_LOCK_MARK = b"modsim lock"
 _WARNINGS_SHOWN = 20
-
-
-class OutputError(ModsimError):
-    """The results folder cannot be used as asked."""
 
 
 def scenario_document(scenario: Scenario) -> dict:
@@ -102,100 +94,6 @@ def _utc_stamp() -> str:
 
 def _warn_stderr(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr)
-
-
-# ------------------------------------------------------------------------------------------ the lock
-
-
-class _Lock:
-    """An exclusive ``flock`` on ``.NAME.lock`` beside a results folder, held by this process.
-
-    A process holds the lock of a folder once: a second ``ResultsFolder`` of the same folder in the
-    same process shares it (a command runs in a process of its own; in-process callers are tests).
-    Released when its last user closes it (or at exit); the lock file is removed then.
-    """
-
-    held: ClassVar[dict[str, _Lock]] = {}
-
-    def __init__(self, path: str, fd: int):
-        self.path, self.fd, self.users = path, fd, 1
-
-    def release(self) -> None:
-        self.users -= 1
-        if self.users > 0:
-            return
-        _Lock.held.pop(self.path, None)
-        try:
-            if _same_file(self.path, self.fd):
-                os.unlink(self.path)  # while still holding it: a waiting opener sees the inode is gone
-        except OSError:
-            pass
-        finally:
-            os.close(self.fd)
-
-
-def _same_file(path: str, fd: int) -> bool:
-    try:
-        st = os.stat(path, follow_symlinks=False)
-    except FileNotFoundError:
-        return False
-    fs = os.fstat(fd)
-    return (st.st_dev, st.st_ino) == (fs.st_dev, fs.st_ino)
-
-
-def _lock_path(final: Path) -> Path:
-    return final.parent / f".{final.name}{LOCK_SUFFIX}"
-
-
-def _acquire(path: Path, shown: str) -> _Lock | str:
-    """The lock at ``path``, or (a string) who holds it when another process does."""
-    key = os.path.abspath(path)
-    held = _Lock.held.get(key)
-    if held is not None:
-        held.users += 1
-        return held
-    for _ in range(50):
-        try:
-            fd = os.open(key, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
-        except OSError as exc:
-            if exc.errno in (errno.ELOOP, errno.EISDIR, errno.ENXIO):
-                raise OutputError(f"{shown}: {key} is in the way (not a lock file modsim made); remove it") from None
-            raise OutputError(f"{shown}: cannot lock the results folder ({key}): {_reason(exc)}") from None
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise OutputError(f"{shown}: {key} is in the way (not a lock file modsim made); remove it")
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                text = os.pread(fd, 64, 0).decode("ascii", "replace").split()
-                pid = text[2] if len(text) == 3 and text[2].isdigit() else None
-                os.close(fd)
-                return f"process {pid}" if pid else "a process"
-            if not _same_file(key, fd):  # removed (and perhaps made again) by its holder meanwhile: lock that
-                os.close(fd)
-                continue
-            content = os.pread(fd, 64, 0)
-            if content and not content.startswith(_LOCK_MARK):
-                raise OutputError(f"{shown}: {key} is in the way (not a lock file modsim made); remove it")
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, _LOCK_MARK + f" {os.getpid()}\n".encode(), 0)
-        except OutputError:
-            os.close(fd)
-            raise
-        except OSError as exc:
-            os.close(fd)
-            raise OutputError(f"{shown}: cannot lock the results folder ({key}): {_reason(exc)}") from None
-        lock = _Lock(key, fd)
-        _Lock.held[key] = lock
-        return lock
-    raise OutputError(f"{shown}: cannot lock the results folder ({key}): it keeps being replaced")
-
-
-def _lock(final: Path, shown: str, busy: str) -> _Lock:
-    got = _acquire(_lock_path(final), shown)
-    if isinstance(got, str):
-        raise OutputError(f"{shown}: another modsim command ({got}) is writing this results folder right now; {busy}")
-    return got
 
 
 # ------------------------------------------------------------------------------------- ownership
@@ -254,7 +152,7 @@ def _not_ours(folder: Path, allow: tuple[str, ...] = ()) -> str | None:
             if entry not in listed and not _redrawn(entry):
                 return f"holds {entry}, which modsim did not write"
     except OSError as exc:
-        return f"cannot be read: {_reason(exc)}"
+        return f"cannot be read: {os_reason(exc)}"
     return None
 
 
@@ -355,7 +253,7 @@ def _read_part(path: Path, want: dict) -> tuple[Replication | Failure | None, st
     try:
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as exc:
-        return None, f"cannot be read ({_reason(exc)})"
+        return None, f"cannot be read ({os_reason(exc)})"
     try:
         data = json.loads(text)
     except ValueError:
@@ -386,22 +284,17 @@ def _read_part(path: Path, want: dict) -> tuple[Replication | Failure | None, st
     return record, None
 
 
-def _reason(exc: BaseException) -> str:
-    """The OS's reason for a failure, in words (``No space left on device``)."""
-    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-
-
 # ---------------------------------------------------------------------------------- the folder
 
 
 class ResultsFolder:
     """A results folder being written: a temporary folder renamed to `final` when complete.
 
-    It holds the folder's lock (see ``_Lock``) until ``close`` (or the end of the process); use it
+    It holds the folder's lock (see ``FolderLock``) until ``close`` (or the end of the process); use it
     as a context manager to release the lock when done.
     """
 
-    def __init__(self, final: Path, work: Path, lock: _Lock | None = None):
+    def __init__(self, final: Path, work: Path, lock: FolderLock | None = None):
         self.final = final
         self.work = work
         self.parts = work / "parts"
@@ -444,7 +337,7 @@ class ResultsFolder:
                 raise OutputError(f"{shown}: cannot be the root folder; name a folder for the results")
             _check_ancestors(final, shown)
             _make_parent(final, shown)
-            lock = _lock(final, shown, "wait for it to finish, or choose another --out")
+            lock = lock_folder(final, shown, "wait for it to finish, or choose another --out")
         work = final.parent / f".{final.name}{PARTIAL_SUFFIX}"
         try:
             if out is not None:
@@ -476,7 +369,7 @@ class ResultsFolder:
                     shutil.rmtree(work)
                 (work / "parts").mkdir(parents=True)
             except OSError as exc:
-                raise OutputError(f"cannot create results folder {work}: {_reason(exc)}") from None
+                raise OutputError(f"cannot create results folder {work}: {os_reason(exc)}") from None
         except BaseException:
             lock.release()
             raise
@@ -504,7 +397,7 @@ class ResultsFolder:
             if (final / "manifest.json").exists():
                 raise OutputError(f"{shown}: that run is already complete")
             raise OutputError(f"{shown}: no interrupted run there (expected {work})")
-        lock = _lock(final, shown, "wait for it to finish")
+        lock = lock_folder(final, shown, "wait for it to finish")
         try:
             if not work.is_dir():  # finished by the command that held the lock
                 raise OutputError(f"{shown}: that run is already complete")
@@ -552,7 +445,7 @@ class ResultsFolder:
         try:
             record = json.loads(saved.read_text())
         except (OSError, ValueError) as exc:
-            raise OutputError(f"--resume {self.work}: cannot read its run.json ({_reason(exc)}); start over with "
+            raise OutputError(f"--resume {self.work}: cannot read its run.json ({os_reason(exc)}); start over with "
                               f"--out {self.final} --force") from None
         if not isinstance(record, dict) or record.get("format") != RECORD_FORMAT:
             raise OutputError(f"--resume {self.work}: its run.json is not a record this modsim wrote; start over "
@@ -675,7 +568,7 @@ class ResultsFolder:
                 tmp.unlink(missing_ok=True)
             except OSError:
                 pass
-            raise OutputError(f"cannot write {path}: {_reason(exc)}") from None
+            raise OutputError(f"cannot write {path}: {os_reason(exc)}") from None
 
     def write_tables(self, tables: dict, scenario: Scenario | None, manifest: dict) -> None:
         """Write the tables (DataFrames by file name), the resolved scenario and the manifest."""
@@ -690,7 +583,7 @@ class ResultsFolder:
                 text = yaml.safe_dump(scenario_document(scenario), sort_keys=False, allow_unicode=True)
                 (self.work / "scenario.yaml").write_text(text)
         except OSError as exc:
-            raise OutputError(f"cannot write results to {self.work}: {_reason(exc)}") from None
+            raise OutputError(f"cannot write results to {self.work}: {os_reason(exc)}") from None
         self._write_text(self.work / "manifest.json", json.dumps(manifest, indent=2, default=str))
 
     def _seal(self) -> None:
@@ -738,17 +631,17 @@ class ResultsFolder:
                 raise
             raise OutputError(f"cannot finish results folder {self.final}: {exc}; {kept}") from None
         except (OSError, ValueError) as exc:
-            raise OutputError(f"cannot finish results folder {self.final}: {_reason(exc)}; {kept}") from None
+            raise OutputError(f"cannot finish results folder {self.final}: {os_reason(exc)}; {kept}") from None
         return self.final
 
 
-def _fresh_default(name: str) -> tuple[Path, _Lock]:
+def _fresh_default(name: str) -> tuple[Path, FolderLock]:
     """``results/<name>-<UTC time>[-n]/``: the first such name nobody has, with its lock taken."""
     shown = str(RESULTS_ROOT)
     try:
         RESULTS_ROOT.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputError(f"cannot create results folder {RESULTS_ROOT}: {_reason(exc)}") from None
+        raise OutputError(f"cannot create results folder {RESULTS_ROOT}: {os_reason(exc)}") from None
     base = f"{_safe_name(name)}-{_utc_stamp()}"
     for n in range(1, 10_000):
         final = RESULTS_ROOT / (base if n == 1 else f"{base}-{n}")
@@ -756,7 +649,7 @@ def _fresh_default(name: str) -> tuple[Path, _Lock]:
         if os.path.lexists(final) or os.path.lexists(partial):
             continue
         try:
-            got = _acquire(_lock_path(final), shown)
+            got = acquire(lock_path(final), shown)
         except OutputError:
             continue  # a foreign file at the lock's name: take the next name
         if isinstance(got, str):
@@ -772,14 +665,14 @@ def _make_parent(final: Path, shown: str) -> None:
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputError(f"cannot create results folder {final}: {_reason(exc)}") from None
+        raise OutputError(f"cannot create results folder {final}: {os_reason(exc)}") from None
 
 
 def _non_empty(folder: Path, shown: str) -> bool:
     try:
         return any(folder.iterdir())
     except OSError as exc:
-        raise OutputError(f"{shown}: cannot read the folder: {_reason(exc)}") from None
+        raise OutputError(f"{shown}: cannot read the folder: {os_reason(exc)}") from None
 
 
 def _check_ancestors(final: Path, shown: str) -> None:

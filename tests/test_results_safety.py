@@ -18,6 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sim import results
+from sim.folder_lock import FolderLock
 from sim.cli import app
 from sim.experiment import compare as cmp
 from sim.experiment.replicate import simulate_data
@@ -459,8 +460,8 @@ def kill_when(monkeypatch, module_function: str, condition) -> None:
 
 def drop_locks() -> None:
     """What a kill does to the locks of this process: gone, their files left on disk."""
-    for lock in list(results._Lock.held.values()):
-        results._Lock.held.pop(lock.path)
+    for lock in list(FolderLock.held.values()):
+        FolderLock.held.pop(lock.path)
         os.close(lock.fd)
         lock.users = 1 << 30  # its finalizer has nothing left to release
 

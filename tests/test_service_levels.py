@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 
-import pytest
 
 from sim import run
 from sim.experiment.statistics import mean_ci

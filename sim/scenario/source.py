@@ -20,7 +20,7 @@ from typing import Any, Union
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from sim.errors import ScenarioError
+from sim.errors import ScenarioError, os_reason
 
 MAX_FILE_BYTES = 1_000_000
 MAX_DEPTH = 40
@@ -168,7 +168,7 @@ def _read_bytes(name: str) -> bytes:
     except PermissionError:
         raise ScenarioError(name, message="permission denied: cannot read this file") from None
     except (OSError, ValueError) as exc:
-        raise ScenarioError(name, message=f"cannot read this file: {_os_reason(exc)}") from None
+        raise ScenarioError(name, message=f"cannot read this file: {os_reason(exc)}") from None
     kind = special_kind(info.st_mode)
     if kind is not None:
         raise ScenarioError(name, message=f"is {kind}, not a scenario file")
@@ -184,7 +184,7 @@ def _read_bytes(name: str) -> bytes:
     except PermissionError:
         raise ScenarioError(name, message="permission denied: cannot read this file") from None
     except OSError as exc:
-        raise ScenarioError(name, message=f"cannot read this file: {_os_reason(exc)}") from None
+        raise ScenarioError(name, message=f"cannot read this file: {os_reason(exc)}") from None
     if len(raw) > MAX_FILE_BYTES:
         raise ScenarioError(name, message=_too_big(None))
     return raw
@@ -214,10 +214,6 @@ def _open_nonblocking(path: str, flags: int) -> int:
 def _too_big(size: int | None) -> str:
     what = f"the file is {size:,} bytes" if size is not None else "the file is larger than the limit"
     return f"{what}; the limit for a scenario file is {MAX_FILE_BYTES:,} bytes"
-
-
-def _os_reason(exc: Exception) -> str:
-    return getattr(exc, "strerror", None) or str(exc)
 
 
 def _decode(name: str, raw: bytes) -> str:
