@@ -7,6 +7,7 @@ and returns ``{chart name: Figure}``; empty when the folder lacks the file it ne
 from __future__ import annotations
 
 import math
+import textwrap
 
 import numpy as np
 import pandas as pd
@@ -94,10 +95,11 @@ def sweep_charts(data: FolderData, outcomes: list[str] | None = None) -> dict[st
         rows = table[table.outcome == outcome]
         if not np.isfinite(rows["mean"].astype(float)).any():
             continue
-        fig, axes = figure(4.2 * len(params) + 0.8, 3.9, nrows=1, ncols=len(params), squeeze=False, sharey=True)
+        fig, axes = figure(max(4.2 * len(params) + 0.8, 7.5), 3.9, nrows=1, ncols=len(params), squeeze=False,
+                           sharey=True)
         for k, param in enumerate(params):
             _sweep_panel(axes[0][k], rows, param, [p for p in params if p != param])
-        axes[0][0].set_ylabel(outcome_label(outcome))
+        axes[0][0].set_ylabel(textwrap.fill(outcome_label(outcome), 38))
         title(fig, f"How does {outcome.replace('_', ' ')} respond to the swept parameters?",
               "Mean over replications with its 95% confidence interval"
               + ("; one line per setting of the other parameters." if len(params) > 1 else "."))
