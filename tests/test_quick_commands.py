@@ -33,3 +33,13 @@ def test_quick_commands_import_nothing_heavy(args):
     done = subprocess.run([sys.executable, "-c", PROBE.format(heavy=HEAVY), json.dumps(args)], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
     assert json.loads(done.stderr.strip().splitlines()[-1]) == []
+
+
+def test_workers_import_only_the_model():
+    """What the fork server preloads for every worker: the model and its numerics, never the table, chart or
+    study libraries (pandas alone is about 60 MiB of a worker's memory)."""
+    probe = ("import json, sys\nfrom sim.experiment.executors import WORKER_MODULES\n"
+             "for name in WORKER_MODULES: __import__(name)\n"
+             "print(json.dumps(sorted(m for m in %r if m in sys.modules)))" % (HEAVY,))
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert set(json.loads(done.stdout.strip().splitlines()[-1])) <= {"numpy", "scipy", "simpy"}

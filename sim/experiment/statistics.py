@@ -27,9 +27,12 @@ side when it is not. All-equal replications give a zero-width interval, as t doe
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Union
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas only where a table is made (summarize): workers never import it
+    import pandas as pd
 
 __all__ = [
     "mean_ci",
@@ -43,7 +46,7 @@ __all__ = [
     "km_confidence_band",
 ]
 
-ArrayLike = Sequence[float] | np.ndarray | pd.Series
+ArrayLike = Union[Sequence[float], np.ndarray, "pd.Series"]
 
 # Slack used when comparing a computed survival probability with a target level,
 # so that e.g. S = 0.5 computed as 0.5000000000000001 still counts as "<= 0.5".
@@ -180,6 +183,8 @@ def summarize(
     Returns a DataFrame with columns exactly ``outcome, mean, ci_low, ci_high, n,
     method`` in the order of ``outcomes``; ``method`` names the interval used.
     """
+    import pandas as pd
+
     missing = [o for o in outcomes if o not in table.columns]
     if missing:
         raise KeyError(f"outcomes not in table: {missing}")
