@@ -29,7 +29,6 @@ from sim.cli.common import (
 from sim.errors import ModsimError
 
 if TYPE_CHECKING:
-
     from sim.experiment.replicate import Task, TaskReport
     from sim.results import ResultsFolder
     from sim.scenario.schema import Scenario
