@@ -9,7 +9,6 @@ The README documents every outcome; ``OUTCOMES`` is the list in the order tables
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,18 +22,19 @@ OUTCOMES = (
     "severity_weighted_views", "wrongful_removals", "opposition_wrongful_removals", "false_keeps",
     "newsworthy_keeps", "queue_wait_mean_h", "queue_wait_p90_h", "queue_length_mean", "ticket_arrivals_per_h",
     "queue_wait_mean_h_severity_1", "queue_wait_mean_h_severity_2", "queue_wait_mean_h_severity_3",
-    "queue_wait_mean_h_severity_4", "reviewer_utilization", "backlog_max", "reports_filed", "tickets", "reviews", "reports_auto_closed",
+    "queue_wait_mean_h_severity_4", "reviewer_utilization", "backlog_max", "reports_filed", "tickets", "reviews", "duplicate_reviews", "reports_auto_closed",
     "cross_check_reviews", "cross_check_wait_mean_h", "strikes_issued", "restrictions_issued",
     "restrictions_waived", "appeals", "appeal_reversals", "board_appeals", "board_cases", "board_selection_rate",
     "board_decision_time_median_d", "board_overturns", "recommendations", "recommendations_accepted",
     "recommendations_answered", "recommendation_answer_days_mean", "suspensions",
     "public_figure_suspensions", "retaliation_events", "threats", "staff_expelled", "board_members_barred",
     "platform_blocks", "deescalations", "grievance_peak", "grievance_at_horizon", "platform_blocked_days", "users_lost", "off_platform_views", "incitement_views", "harm_events",
+    "crisis_designations", "crisis_days", "public_figure_restrictions",
 )
 GOVERNANCE_OUTCOMES = (
     "board_appeals", "board_cases", "board_selection_rate", "board_decision_time_median_d", "recommendations_accepted",
     "public_figure_suspensions", "retaliation_events", "platform_blocked_days", "users_lost", "off_platform_views",
-    "harm_events",
+    "harm_events", "crisis_designations", "crisis_days", "public_figure_restrictions",
 )
 KEY_OUTCOMES = (
     "removal_time_median_h", "removal_time_p90_h", "removed_share", "violating_views", "wrongful_removals",
@@ -56,7 +56,7 @@ def outcome_kind(name: str) -> str:
     return "nonnegative"
 
 
-_DAYS = ("_up_d", "platform_blocked_days", "board_decision_time_median_d", "recommendation_answer_days_mean")
+_DAYS = ("_up_d", "platform_blocked_days", "crisis_days", "board_decision_time_median_d", "recommendation_answer_days_mean")
 _HOURS = ("removal_time_", "queue_wait_", "cross_check_wait_")
 
 
@@ -164,25 +164,6 @@ def off_platform_views(world) -> float:
     return float(total)
 
 
-def harm_events(world, incitement_daily: list[float]) -> float:
-    """Offline harm events: a Poisson count per day whose hazard grows with incitement views and unrest."""
-    spec = world.scenario.harm
-    if spec.base_per_day <= 0:
-        return 0.0
-    rng = world.streams.get("harm")
-    start = world.scenario.start
-    total = 0
-    for day, views in enumerate(incitement_daily):
-        date = start + dt.timedelta(days=day)
-        unrest = 1.0
-        for period in spec.unrest:
-            if period.start <= date <= period.end:
-                unrest *= period.level
-        hazard = spec.base_per_day * unrest * (1.0 + spec.per_million_views * views / 1e6)
-        total += rng.poisson(hazard)
-    return float(total)
-
-
 def collect(world) -> Replication:
     """Turn a finished world into outcomes, daily series and tracked timelines."""
     horizon = world.horizon
@@ -233,6 +214,8 @@ def collect(world) -> Replication:
         "reports_filed": float(filed.sum()),
         "tickets": float(counts["tickets"]),
         "reviews": float(counts["reviews"]),
+        # only when later reports open reviews (review.duplicates other than boost)
+        **({"duplicate_reviews": float(counts["duplicate_reviews"])} if "duplicate_reviews" in counts else {}),
         "reports_auto_closed": float(counts["reports_auto_closed"]),
         "cross_check_reviews": float(counts["cross_check_reviews"]),
         "cross_check_wait_mean_h": float(np.mean(world.cross_check.waits)) if world.cross_check.waits else float("nan"),
@@ -279,7 +262,10 @@ def collect(world) -> Replication:
         "users_lost": float(world.users_lost),
         "off_platform_views": off_platform_views(world),
         "incitement_views": float(views[incitement].sum()),
-        "harm_events": harm_events(world, incitement_daily),
+        "harm_events": world.harm.total,
+        "crisis_designations": float(len(world.crisis.periods)),
+        "crisis_days": world.crisis.days(horizon),
+        "public_figure_restrictions": float(world.enforcer.public_figure_restrictions),
     })
     series = dict(world.series)
     series["live_violating_views"] = daily_views(created[violating], end[violating], reach[violating],

@@ -11,8 +11,9 @@ decisions): a case is selected with a chance proportional to its importance (pub
 severity, platform referral), within the board's yearly capacity. It deliberates (about 90 days,
 or days on the expedited track), decides (binding on the post, carried out within a set delay),
 and may recommend suspending a public figure. The platform answers within its window; it accepts
-only if its civil-unrest protocol allows restricting a public figure, and then with a chance that
-falls with its market stake and with the government's grievance at that moment.
+only if a crisis is designated under its civil-unrest protocol at that moment (the designation
+follows the model's harm and threat signal, see enforcement.CrisisProtocolActor), and then with a
+chance that falls with its market stake and with the government's grievance at that moment.
 """
 
 from __future__ import annotations
@@ -137,9 +138,10 @@ class OversightBoard:
         platform = self.spec.platform
         if platform.follow_recommendations:
             return 1.0, "platform follows the board"
-        protocol = self.world.scenario.crisis_protocol
-        if protocol.requires == "violence_above_baseline" and not protocol.violence_above_baseline:
-            return 0.0, "outside the public-figure protocol: violence not above baseline"
+        if not self.world.crisis.designated:
+            continuing = self.world.scenario.crisis_protocol.requires == "continuing_threat"
+            return 0.0, ("outside the public-figure protocol: no crisis designated ("
+                         + ("no continuing threat, " if continuing else "") + "violence not above baseline)")
         grievance = self.world.government.grievance(self.world.env.now)
         logit = (_logit(platform.base_acceptance) - platform.stake_weight * platform.market_stake
                  - platform.pressure_weight * grievance)
@@ -172,6 +174,9 @@ class InternalAppeals:
             for c in world.classes)
         self.filed = 0
         self.reversals = 0
+        # When later reports open reviews of their own (review.duplicates), several decisions may follow one
+        # post: its author appeals its removal at most once, its reporters a keep at most once.
+        self._appealed: set[tuple[int, bool]] | None = None if world.scenario.review.duplicates == "boost" else set()
 
     def after_decision(self, ticket: Ticket, removed: bool) -> None:
         """After a first decision: the author may appeal a removal, a reporter a keep."""
@@ -180,6 +185,28 @@ class InternalAppeals:
         chance = self._author_probability if removed else self._reporter_probability[ticket.klass]
         if ticket.u_appeal >= chance:
             return
+        self._appeal_later(ticket, removed)
+
+    def offer(self, ticket: Ticket, removed: bool) -> None:
+        """`after_decision`, where a scripted post may have its own appeal probability and later reports may open
+        reviews of their own (the same as `after_decision` without them)."""
+        if ticket.appeal is not None:
+            return
+        scripted = ticket.batch.scripted
+        if scripted is not None and scripted.appeal_probability is not None:
+            chance = scripted.appeal_probability
+        else:
+            chance = self._author_probability if removed else self._reporter_probability[ticket.klass]
+        if ticket.u_appeal >= chance:
+            return
+        if self._appealed is not None:
+            if (ticket.post, removed) in self._appealed:
+                return
+            self._appealed.add((ticket.post, removed))
+        self._appeal_later(ticket, removed)
+
+    def _appeal_later(self, ticket: Ticket, removed: bool) -> None:
+        """The appellant appeals: filed after its delay (a reporter's once it learns of the keep)."""
         now = self.world.env.now
         start = now
         who = "author" if removed else "reporter"
@@ -211,8 +238,11 @@ class InternalAppeals:
     def decide(self, ticket: Ticket) -> None:
         """Review of an appeal: uphold or reverse; the appellant may then go to the board."""
         world = self.world
+        false_keep, false_removal = self.spec.false_keep, self.spec.false_removal
+        if world.per_post_errors:  # the post's own error probability at this tier (only its kind's is read)
+            false_keep = false_removal = world.error_probability(ticket, false_keep, false_removal)
         if ticket.appeal == "author":
-            reverse = ticket.u_appeal_review < (self.spec.false_keep if ticket.violating else 1 - self.spec.false_removal)
+            reverse = ticket.u_appeal_review < (false_keep if ticket.violating else 1 - false_removal)
             world.trace_if(ticket, "appeal_decided", "removal reversed" if reverse else "removal upheld")
             if reverse:
                 self.reversals += 1
@@ -220,8 +250,8 @@ class InternalAppeals:
             else:
                 world.board_eligible(ticket)
             return
-        remove = ticket.u_appeal_review >= self.spec.false_keep if ticket.violating else (
-            ticket.u_appeal_review < self.spec.false_removal)
+        remove = ticket.u_appeal_review >= false_keep if ticket.violating else (
+            ticket.u_appeal_review < false_removal)
         if remove and world.cross_checked[ticket.klass]:
             world.trace_if(ticket, "appeal_decided", "escalated to policy experts")
             world.escalate(ticket)

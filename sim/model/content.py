@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import ndtri
 
-from sim.scenario.schema import AccountClass, HandlingTime
+from sim.scenario.schema import AccountClass, HandlingTime, ScriptedPost
 
 # What kind of entity a post is.
 VIOLATING, BENIGN_REPORTED, BENIGN_FLAGGED, BENIGN_GOVERNMENT = 0, 1, 2, 3
@@ -69,6 +69,15 @@ class PostBatch:
     escalation_uniforms: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
     appeal_uniforms: np.ndarray = field(default_factory=lambda: np.zeros((0, 5)))
     source: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # what opens each post's ticket
+    # Set only when a feature reads them (None otherwise): the scripted post this batch is (its own error and
+    # appeal probabilities, its reporters); each post's difficulty, the quantile of its Beta error probabilities
+    # (review.agreement), and its first-line error probability; per report (as report_flat), the uniform and
+    # the handling time of the review it may open (review.duplicates other than boost).
+    scripted: ScriptedPost | None = None
+    difficulty: np.ndarray | None = None
+    first_line_error: np.ndarray | None = None
+    duplicate_uniforms: np.ndarray | None = None
+    duplicate_hours: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.created)

@@ -5,7 +5,8 @@ authentic views, so a post's reports are drawn all at once: their number is Pois
 ``report_probability * authentic reach`` and each time is a draw from the view curve (an
 exponential with the curve's decay time). No viewer is simulated. The first signal (classifier at
 creation, first report, trusted flag, government flag) opens a review ticket; later reports on
-the same post raise its priority, not the load.
+the same post raise its priority, not the load, unless ``review.duplicates`` makes them reviews of
+their own (see World._report_filed).
 
 The classifier is binormal: violating posts score N(d', 1), others N(0, 1); it flags above a
 threshold. Its recall and false-positive rate fix d' and the threshold, and the score gives the

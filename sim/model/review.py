@@ -4,7 +4,10 @@ Reviewers pull work: when one becomes free it takes the ticket with the highest 
 its pool's queue. A review is one SimPy timeout with a callback, not a process per ticket, so
 the cost of a review is a heap operation and one event. Pools follow daily shifts: when a shift
 ends, reviewers finish what they hold and leave. A later report on a waiting ticket raises its
-priority (the ticket is pushed again and its older heap entry ignored), not the load.
+priority (the ticket is pushed again and its older heap entry ignored), not the load; under
+``review.duplicates`` review_each or review_until it may open a ticket of its own instead
+(DuplicateTicket), with the post's shared error probability when ``review.agreement`` is set
+(``beta_error``).
 
 A priority policy is an object with one method, ``priority(ticket, now) -> float`` (higher is
 served first; ties in order of arrival), and flags saying whether duplicate reports change it
@@ -20,7 +23,9 @@ from collections import deque
 from bisect import bisect_right
 from typing import Callable
 
+import numpy as np
 import simpy
+from scipy.special import betaincinv
 from simpy.events import NORMAL, Event
 
 WAITING, IN_REVIEW, DONE, CLOSED = range(4)
@@ -61,6 +66,8 @@ class Ticket:
         self.entered, self.tracked = entered, tracked
         self.state, self.version, self.tier, self.pool, self.appeal, self.urgency = WAITING, 0, 1, None, None, 0
 
+    duplicate = False  # opened by the post's first signal (DuplicateTicket: by a later report)
+
     kind = _from_batch("kind", doc="What the post is (content.VIOLATING, ...).")
     category = _from_batch("category", doc="The post's policy category index.")
     source = _from_batch("source", doc="What opened the ticket (reporting.SOURCES index).")
@@ -72,6 +79,7 @@ class Ticket:
     u_board = _from_batch("appeal_uniforms", 2, "Uniform deciding whether the appellant goes to the board.")
     u_board_delay = _from_batch("appeal_uniforms", 3, "Uniform for the delay before a board appeal or referral.")
     u_referral = _from_batch("appeal_uniforms", 4, "Uniform deciding whether the platform refers a keep.")
+    difficulty = _from_batch("difficulty", doc="Quantile of the post's Beta error probabilities (review.agreement).")
 
     def reports_by(self, now: float) -> int:
         """Reports filed on the post up to now (at least one ticket-opening signal)."""
@@ -80,6 +88,25 @@ class Ticket:
             return 1
         # bisect on a short sorted array is several times cheaper than numpy's searchsorted call
         return max(1, bisect_right(reports, now))
+
+
+class DuplicateTicket(Ticket):
+    """A ticket opened by a later report of a post that has had one already (``review.duplicates`` review_each
+    or review_until): the same post and fields, with the report's own review uniform and handling time."""
+
+    __slots__ = ()
+    duplicate = True
+
+
+def beta_error(mean, concentration: float, quantile):
+    """Error probability at the given quantile of a Beta distribution of this mean and concentration (a + b),
+    on numbers or arrays: a post's difficulty (its quantile) gives its error probability at every tier, so a
+    post hard at one tier is hard at all. A mean of 0 or 1 gives 0 or 1."""
+    mean = np.asarray(mean, dtype=float)
+    with np.errstate(invalid="ignore"):
+        chance = betaincinv(mean * concentration, (1.0 - mean) * concentration, quantile)
+    chance = np.where(mean <= 0.0, 0.0, np.where(mean >= 1.0, 1.0, chance))
+    return chance if chance.ndim else float(chance)
 
 
 class Fifo:

@@ -26,14 +26,18 @@ from simpy.events import URGENT
 from sim.model.appeals import InternalAppeals, OversightBoard
 from sim.model.chains import ArrivalChain, DeadlineChain
 from sim.model.content import (
-    BENIGN_FLAGGED, BENIGN_GOVERNMENT, BENIGN_REPORTED, VIOLATING, ClassModel, PostBatch,
+    BENIGN_FLAGGED, BENIGN_GOVERNMENT, BENIGN_REPORTED, VIOLATING, ClassModel, PostBatch, handling_times,
 )
-from sim.model.enforcement import Enforcer
+from sim.model.enforcement import PROTOCOL, CrisisProtocolActor, Enforcer
 from sim.model.government import GovernmentActor
+from sim.model.harm import HarmActor
 from sim.model.reporting import (
     GOVERNMENT, REPORT, SOURCES, ClassifierModel, draw_reports, entry_times, report_counts,
 )
-from sim.model.review import DONE, WAITING, ReviewerPool, ReviewQueue, Ticket, make_policy
+from sim.model.review import (
+    DONE, FLOAT_FIELDS, INT_FIELDS, WAITING, DuplicateTicket, ReviewerPool, ReviewQueue, Ticket, beta_error,
+    make_policy,
+)
 from sim.model.streams import Streams
 from sim.scenario.schema import Scenario, ScriptedPost
 
@@ -104,9 +108,21 @@ class World:
         self.newsworthy_categories = {self.categories[c] for c in review.newsworthiness.categories}
         self.newsworthy_exceptions = self._pairs(review.newsworthiness.exceptions)
         self.cross_check_exceptions = self._pairs(review.cross_check.exceptions)
+        # Later reports that open reviews of their own (review.duplicates other than boost): each post's first-line
+        # tickets, from its first ticket on (None under boost); and the cap on them (None: every report).
+        self._first_line: dict[int, list[Ticket]] | None = None if review.duplicates == "boost" else {}
+        self._review_until = getattr(review.duplicates, "review_until", None)
+        # Each post's own error probabilities: shared mistakes (review.agreement), or a scripted post's own.
+        self.agreement = review.agreement
+        self.per_post_errors = self.agreement is not None or any(
+            post.false_keep is not None or post.false_removal is not None for post in scenario.scripted_posts)
+        # With none of these features the first-line decision is the plain one (nothing added per ticket).
+        general = self._first_line is not None or self.per_post_errors or any(
+            post.appeal_probability is not None for post in scenario.scripted_posts)
+        decide_first_line = self._decide_first_line_general if general else self._decide_first_line
         self.policy = make_policy(review.policy, review.report_boost)
-        self.enforcer = Enforcer(scenario.enforcement)
-        self.crisis_designated = False
+        self.enforcer = Enforcer(scenario.enforcement, scenario.crisis_protocol.tiers)
+        self.crisis = CrisisProtocolActor(self, scenario.crisis_protocol, scenario.harm)
         self.active_share = 1.0
         self.users_lost = 0.0
         self.escalation_slowdown = 1.0
@@ -115,6 +131,7 @@ class World:
         self.board = OversightBoard(self, scenario.board, streams.get("board"))
         self.appeals = InternalAppeals(self)
         self.leaders = [c.index for c in self.classes if c.spec.head_of_government]
+        self.harm = HarmActor(self, streams.get("harm"))
         # Per-class flags as plain Python tuples: read once per ticket, so no numpy scalars or spec lookups.
         self._is_leader = tuple(c.index in self.leaders for c in self.classes)
         self._is_opposition = tuple(bool(c.spec.opposition) for c in self.classes)
@@ -123,14 +140,17 @@ class World:
         self._deference = detection.government.removal_deference
         window = review.auto_close_after
         self._auto_close = None if window is None else DeadlineChain(self.env, window, self._close_unreviewed)
-        self._uses_reports = self.policy.uses_reports
+        self._uses_reports = self.policy.uses_reports or self._first_line is not None  # later reports matter
+        self._follow_reports = self._schedule_next_report if self._first_line is None else self._follow_reviewed
+        if self._first_line is not None:
+            self.remove = self._remove_and_close  # a removal also closes the post's other waiting tickets
 
         self.pools: list[ReviewerPool] = []
         self.pool_of_language: dict[str, int] = {}
         for name, spec in review.pools.items():
             queue = ReviewQueue(self.env, self.policy)
             pool = ReviewerPool(self.env, name, queue, spec.on_duty, attrgetter("review_hours"),
-                                self._decide_first_line, self.horizon, _shift_boundaries(spec))
+                                decide_first_line, self.horizon, _shift_boundaries(spec))
             pool.spec = spec
             pool.warmup = scenario.warmup
             for language in spec.languages:
@@ -155,6 +175,8 @@ class World:
         self.counts = {"wrongful_removals": 0, "opposition_wrongful_removals": 0, "reports_auto_closed": 0,
                        "newsworthy_keeps": 0, "false_keeps": 0, "cross_check_reviews": 0, "reviews": 0,
                        "tickets": 0}
+        if self._first_line is not None:
+            self.counts["duplicate_reviews"] = 0
 
     def _pairs(self, pairs) -> frozenset[tuple[int, int]]:
         """(category index, class index) of each pair (a category no post has cannot occur, and is left out)."""
@@ -171,6 +193,8 @@ class World:
         """Simulate up to the horizon."""
         self.env.process(self._daily_posts())
         self.env.process(self._daily_samples())
+        if self.harm.needed:
+            self.env.process(self.harm.process())
         for post in self.scenario.scripted_posts:
             self._add_scripted(post)
         # Nothing made per post or per event forms a reference cycle, so reference counting frees it all, and
@@ -183,6 +207,7 @@ class World:
         finally:
             if collecting:
                 gc.enable()
+        self.harm.finish()
         return self
 
     def release(self) -> None:
@@ -225,7 +250,7 @@ class World:
         batch = cls.draw(rng, kinds, t0, t1, self._pool_spec(spec.language).handling_time,
                          self.scenario.review.cross_check.handling_time)
         self._admit(batch, rng, report_counts(batch, rng, spec.report_probability, spec.reports_per_benign_post),
-                    self.streams.get(f"appeals/{cls.name}"))
+                    self.streams.get(f"appeals/{cls.name}"), cls.name)
 
     def _target_share(self, cls: ClassModel) -> float:
         volume = {c.index: c.spec.count * c.spec.posts_per_day for c in self.classes if self.government_targets[c.index]}
@@ -245,20 +270,25 @@ class World:
         batch = cls.draw(rng, kind, at, at, self._pool_spec(cls.spec.language).handling_time,
                          self.scenario.review.cross_check.handling_time)
         batch.created[:] = at
+        batch.scripted = post
         batch.reach[:] = post.reach
         batch.decay = np.full(1, float(post.view_decay))
         batch.category[:] = self.categories[post.category]
         batch.severity[:] = post.severity
         probability = cls.spec.report_probability if post.report_probability is None else post.report_probability
         counts = rng.poisson(probability * batch.reach * batch.authentic)
-        pid = self._admit(batch, rng, counts, self.streams.get(f"appeals/scripted/{post.name}"))
+        pid = self._admit(batch, rng, counts, self.streams.get(f"appeals/scripted/{post.name}"),
+                          f"scripted/{post.name}")
         self.tracked_ids[pid] = post.name
         self._trace(pid, at, "published", f"{post.account}, reach {post.reach:,.0f}")
 
     def _admit(self, batch: PostBatch, rng: np.random.Generator, reports: np.ndarray,
-               appeal_rng: np.random.Generator) -> int:
-        """Draw a batch's report times and detection signals and schedule the posts that enter review."""
+               appeal_rng: np.random.Generator, name: str) -> int:
+        """Draw a batch's report times and detection signals and schedule the posts that enter review (`name`
+        names the streams of its class or scripted post)."""
         draw_reports(batch, rng, reports)
+        if self.per_post_errors or self._first_line is not None:
+            self._draw_review_columns(batch, name)
         appeal = appeal_rng.random((len(batch), 6))  # appeal, then the columns of batch.appeal_uniforms
         u = batch.uniforms
         detection = self.scenario.detection
@@ -289,6 +319,40 @@ class World:
         batch.appeal_uniforms = appeal[:, 1:].copy()
         batch.uniforms = None
         return offset
+
+    def _draw_review_columns(self, batch: PostBatch, name: str) -> None:
+        """The columns of the features off by default (PostBatch.scripted and after), each from its own stream.
+
+        With shared mistakes (review.agreement), each post's difficulty is a uniform quantile and its error
+        probability at a tier is that quantile of a Beta with the tier's mean and the concentration; a scripted
+        post's false_keep or false_removal replaces every tier's mean. The first-line probabilities are worked
+        out here for the whole batch, the rarer tiers' when a review needs them (error_probability)."""
+        pool = self.pool_of_class[int(batch.klass[0])].spec
+        scripted = batch.scripted
+        own = scripted is not None and (scripted.false_keep is not None or scripted.false_removal is not None)
+        if self.agreement is not None or own:
+            keep = pool.false_keep if scripted is None or scripted.false_keep is None else scripted.false_keep
+            removal = pool.false_removal if scripted is None or scripted.false_removal is None else scripted.false_removal
+            mean = np.where(batch.kind == VIOLATING, keep, removal)
+            if self.agreement is None:
+                batch.first_line_error = mean
+            else:
+                batch.difficulty = self.streams.get(f"difficulty/{name}").random(len(batch))
+                batch.first_line_error = beta_error(mean, self.agreement, batch.difficulty)
+        if self._first_line is not None:
+            rng = self.streams.get(f"duplicates/{name}")
+            batch.duplicate_uniforms = rng.random(len(batch.report_flat))
+            batch.duplicate_hours = handling_times(pool.handling_time, rng.random(len(batch.report_flat)))
+
+    def error_probability(self, ticket: Ticket, false_keep: float, false_removal: float) -> float:
+        """The chance a review at a tier with these error rates gets this post wrong: the rate for its kind, or
+        its scripted post's own, and with review.agreement that mean's Beta quantile at the post's difficulty."""
+        scripted = ticket.batch.scripted
+        if ticket.violating:
+            mean = false_keep if scripted is None or scripted.false_keep is None else scripted.false_keep
+        else:
+            mean = false_removal if scripted is None or scripted.false_removal is None else scripted.false_removal
+        return mean if self.agreement is None else beta_error(mean, self.agreement, ticket.difficulty)
 
     def _tickets(self, batch: PostBatch, posts: np.ndarray, offset: int, source: np.ndarray, u_appeal: np.ndarray):
         """The tickets of the given posts of a batch, as a function of a range of them: the columns are
@@ -351,7 +415,7 @@ class World:
         if backlog > self.backlog_max:
             self.backlog_max = backlog
         if self._uses_reports:
-            self._schedule_next_report(ticket)
+            self._follow_reports(ticket)
         if self._auto_close is not None and ticket.source_is_report and ticket.state == WAITING:
             self._auto_close.set(ticket)
 
@@ -385,6 +449,78 @@ class World:
         if ticket.state == WAITING:
             ticket.pool.queue.push(ticket)
             self._schedule_next_report(ticket)
+
+    # Under review.duplicates review_each or {review_until: N}, a later report opens a ticket and a review of its
+    # own: each one while the post is up (review_each), or while the post has had fewer than N first-line
+    # tickets, its first included (review_until). A scripted post's repeat reports (beyond its `reporters`)
+    # open none. A report that opens none raises the priority of the post's waiting tickets, as under boost.
+
+    def _follow_reviewed(self, ticket: Ticket) -> None:
+        """Follow the reports of a post whose first ticket just opened."""
+        self._schedule_report(ticket, bisect_right(ticket.reports, self.env._now))
+
+    def _schedule_report(self, ticket: Ticket, k: int) -> None:
+        reports = ticket.reports
+        if k < len(reports) and reports[k] < self.horizon:
+            event = self.env.timeout(reports[k] - self.env._now, (ticket, k))
+            event.callbacks.append(self._report_filed)
+
+    def _report_filed(self, event) -> None:
+        """Report k of the post whose first ticket is `ticket`: another review, or a priority boost."""
+        ticket, k = event._value
+        post = ticket.post
+        if self.removed_at[post] != UP:
+            return  # reports after the removal open nothing
+        tickets = self._first_line.get(post)
+        if tickets is None:
+            tickets = self._first_line[post] = [ticket]
+        government = self.government
+        if not (government.blocks and government.blocked(self.env._now)):  # a report cannot be filed then
+            scripted = ticket.batch.scripted
+            distinct = scripted is None or scripted.reporters is None or k < scripted.reporters
+            if distinct and (self._review_until is None or len(tickets) < self._review_until):
+                self._open_duplicate(ticket, k, tickets)
+            elif self.policy.uses_reports:
+                for waiting in tickets:
+                    if waiting.state == WAITING and waiting.tier == 1 and waiting.appeal is None:
+                        waiting.pool.queue.push(waiting)
+        self._schedule_report(ticket, k + 1)
+
+    def _open_duplicate(self, first: Ticket, k: int, tickets: list[Ticket]) -> None:
+        """Open the ticket of report k of the post whose first ticket is `first`: a user-report ticket with the
+        report's own review uniform and handling time."""
+        batch = first.batch
+        j = int(batch.report_bounds[first.index]) + k
+        values = {name: getattr(first, name) for name in (*INT_FIELDS, *FLOAT_FIELDS)}
+        values.update(source_is_report=1, government_flag=0, u_review=float(batch.duplicate_uniforms[j]),
+                      review_hours=float(batch.duplicate_hours[j]))
+        now = self.env._now
+        ticket = DuplicateTicket([values[name] for name in INT_FIELDS], [values[name] for name in FLOAT_FIELDS],
+                                 first.reports, batch, now, first.tracked)
+        tickets.append(ticket)
+        self.counts["tickets"] += 1
+        if ticket.tracked:
+            self._trace(ticket.post, now, "ticket_opened", f"by report {k + 1} (another review)")
+        self.pool_of_class[ticket.klass].submit(ticket)
+        self.backlog_max = max(self.backlog_max, sum(queue.waiting for queue in self._queues))
+        if self._auto_close is not None and ticket.state == WAITING:
+            self._auto_close.set(ticket)
+
+    def _remove_and_close(self, ticket: Ticket, how: str) -> None:
+        """`remove`, when later reports open reviews: a removal also closes the post's tickets still waiting at
+        the first line (its reports' reviews, and a reporter's appeal), unreviewed."""
+        post = ticket.post
+        was_up = self.removed_at[post] == UP
+        World.remove(self, ticket, how)
+        if was_up and self.removed_at[post] != UP:
+            for other in self._first_line.get(post, ()):
+                if other.state == WAITING and other.tier == 1 and other.appeal != "author":
+                    other.pool.close_unreviewed(other)
+                    self.trace_if(other, "ticket_closed", "the post was removed")
+
+    def _in_cross_check(self, post: int) -> bool:
+        """Whether a ticket of the post waits for, or is under, cross-check (when later reports open reviews)."""
+        return any(t.tier == 2 and t.state != DONE for t in self._first_line.get(post, ()))
 
     def _close_unreviewed(self, ticket: Ticket) -> None:
         if ticket.state == WAITING and ticket.tier == 1:
@@ -424,8 +560,51 @@ class World:
             self.remove(ticket, "first_line")
             self.appeals.after_decision(ticket, True)
 
+    def _decide_first_line_general(self, ticket: Ticket) -> None:
+        """`_decide_first_line` with the features that are off by default: reviews opened by later reports
+        (review.duplicates), each post's own error probabilities (review.agreement, a scripted post's
+        false_keep and false_removal) and a scripted post's own appeal probability."""
+        ticket.state = DONE
+        self.counts["reviews"] += 1
+        if ticket.appeal is not None:
+            self.appeals.decide(ticket)
+            return
+        if ticket.duplicate:
+            self.counts["duplicate_reviews"] += 1
+        if self.removed_at[ticket.post] != UP:
+            return  # another review of the post removed it while this one was under way
+        errors = ticket.batch.first_line_error
+        if errors is not None:
+            chance = float(errors[ticket.index])
+        else:
+            spec = ticket.pool.spec
+            chance = spec.false_keep if ticket.violating else spec.false_removal
+        if ticket.violating:
+            remove = ticket.u_review >= chance
+        else:
+            if ticket.government_flag:
+                chance = chance + (1 - chance) * self._deference
+            remove = ticket.u_review < chance
+        if ticket.tracked:
+            self._trace(ticket.post, self.env.now, "reviewed", "violating" if remove else "not violating")
+        if not remove:
+            if ticket.violating:
+                self.counts["false_keeps"] += 1
+            self.appeals.offer(ticket, False)
+            return
+        if self._is_cross_checked[ticket.klass] and (
+                not self.cross_check_exceptions or (ticket.category, ticket.klass) not in self.cross_check_exceptions):
+            self.escalate(ticket)
+        else:
+            self.remove(ticket, "first_line")
+            self.appeals.offer(ticket, True)
+
     def escalate(self, ticket: Ticket) -> None:
-        """Send a ticket to the expert (cross-check) tier; the post stays up while it waits."""
+        """Send a ticket to the expert (cross-check) tier; the post stays up while it waits. When later reports
+        open reviews, a post already waiting for the experts is not sent again."""
+        if self._first_line is not None and self._in_cross_check(ticket.post):
+            self.trace_if(ticket, "cross_check_joined", "already waiting for cross-check")
+            return
         ticket.tier = 2
         ticket.entered = self.env.now
         self.trace_if(ticket, "cross_check_queued", "stays up while it waits")
@@ -435,9 +614,12 @@ class World:
         ticket.state = DONE
         self.counts["cross_check_reviews"] += 1
         cc = self.scenario.review.cross_check
+        false_keep, false_removal = cc.false_keep, cc.false_removal
+        if self.per_post_errors:  # only the one for the post's kind is read
+            false_keep = false_removal = self.error_probability(ticket, false_keep, false_removal)
         newsworthy = False
         if ticket.violating:
-            if ticket.u_cross_check < cc.false_keep:
+            if ticket.u_cross_check < false_keep:
                 self.counts["false_keeps"] += 1
                 self.trace_if(ticket, "cross_check_decided", "not violating")
                 removed = False
@@ -448,7 +630,7 @@ class World:
             else:
                 removed = True
         else:
-            removed = ticket.u_cross_check < cc.false_removal
+            removed = ticket.u_cross_check < false_removal
             if not removed:
                 self.trace_if(ticket, "cross_check_decided", "not violating")
         if removed:
@@ -461,13 +643,16 @@ class World:
             if not removed:
                 self.board_eligible(ticket)
         else:
-            self.appeals.after_decision(ticket, removed)
+            self.appeals.offer(ticket, removed)
 
     def board_eligible(self, ticket: Ticket) -> None:
         """Internal appeals are exhausted: the appellant may take the case to the board within its window."""
         board = self.scenario.board
         prominent = self.classes[ticket.klass].spec.public_figure
         chance = board.user_appeal_probability_public_figure if prominent else board.user_appeal_probability
+        scripted = ticket.batch.scripted
+        if scripted is not None and scripted.board_appeal_probability is not None:
+            chance = scripted.board_appeal_probability
         if board.enabled and ticket.u_board < chance:
             event = self.env.timeout(ticket.u_board_delay * board.appeal_window, ticket)
             event.callbacks.append(lambda ev: self.board.appeal(ev._value, referral=False))
@@ -498,10 +683,14 @@ class World:
         enforcer = self.enforcer
         if enforcer.per_removal == 0:
             return
-        restrictable = not self._is_public_figure[klass] or self.crisis_designated
-        applied = enforcer.on_removal((klass, ticket.author), now, restrictable)
+        public_figure = self._is_public_figure[klass]
+        applied = enforcer.on_removal((klass, ticket.author), now, not public_figure or self.crisis.designated,
+                                      public_figure)
+        if applied is not None and public_figure and self._is_leader[klass] and applied in ("suspension", PROTOCOL):
+            self.government.action(self.scenario.government.grievance_suspension, "the leader restricted in a crisis")
         if applied and tracked:
-            self._trace(post, self.env.now, "restriction", applied)
+            self._trace(post, self.env.now, "restriction",
+                        "suspension under the crisis protocol" if applied == PROTOCOL else applied)
 
     def restore(self, ticket: Ticket, how: str) -> None:
         """Put a removed post back up (an appeal or the board reversed the removal)."""
@@ -514,8 +703,8 @@ class World:
         return self.removed_at[post] == UP
 
     def suspend_public_figure(self, ticket: Ticket, hours: float) -> None:
-        """The platform accepts the board's recommendation: a crisis is designated and the account suspended."""
-        self.crisis_designated = True
+        """The platform accepts the board's recommendation: the account is suspended (a crisis designation is
+        the protocol's, not this answer's: see enforcement.CrisisProtocolActor)."""
         self.enforcer.suspend((ticket.klass, ticket.author), self.env.now, hours)
         self.public_figure_suspensions += 1
         self.trace_if(ticket, "suspension", f"account suspended for {hours / 24:.0f} days")

@@ -18,8 +18,8 @@ import datetime as dt
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, Strict,
-                      model_validator)
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, PlainSerializer,
+                      Strict, Tag, model_validator)
 from pydantic_core import PydanticCustomError
 
 from sim.scenario.durations import format_duration, parse_duration
@@ -134,6 +134,23 @@ class ScriptedPost(Frozen):
     report_probability: Probability | None = Field(
         None, description="Reports per authentic view; defaults to its account class's value."
     )
+    reporters: whole(ge=1, le=10**9) | None = Field(
+        None, description="Distinct people who report it: reports beyond this many come again from the same "
+                          "people, and only each reporter's first report can open a review under "
+                          "review.duplicates review_each or review_until (no effect under boost); "
+                          "every report is a different person when omitted.")
+    false_keep: Probability | None = Field(
+        None, description="Chance a review keeps this post if it violates, at every tier (first line, appeal, "
+                          "cross-check), instead of theirs; theirs when omitted.")
+    false_removal: Probability | None = Field(
+        None, description="Chance a review removes this post if it is lawful, at every tier, instead of theirs; "
+                          "theirs when omitted.")
+    appeal_probability: Probability | None = Field(
+        None, description="Chance its author appeals a removal and its reporters appeal a keep, instead of "
+                          "appeals' probabilities for its account class; theirs when omitted.")
+    board_appeal_probability: Probability | None = Field(
+        None, description="Chance the appellant takes it to the board once internal appeals are exhausted, instead "
+                          "of board.user_appeal_probability(_public_figure); theirs when omitted.")
     real_removal: dt.datetime | dt.date | None = Field(
         None, description="When it was really removed, if known (for charts and calibration)."
     )
@@ -273,6 +290,42 @@ class Newsworthiness(Frozen):
 PolicyName = Literal["fifo", "severity", "predicted_views", "expected_harm"]
 
 
+class ReviewUntil(Frozen):
+    """Later reports of a post are reviewed until it has had this many first-line reviews."""
+
+    review_until: whole(ge=1, le=10**6) = Field(
+        description="First-line reviews of a post (done, under way or waiting) up to which each later report "
+                    "opens another one; reports beyond raise the waiting reviews' priority, as under boost.")
+
+
+def _duplicates_form(value: Any) -> str | None:
+    if isinstance(value, (dict, ReviewUntil)):
+        return "count"
+    return "name" if isinstance(value, str) else None
+
+
+# A name (boost, review_each) or a mapping ({review_until: N}); the value's form picks the one to check, so a
+# mistake in either gets that form's message alone.
+Duplicates = Annotated[
+    Annotated[Literal["boost", "review_each"], Tag("name")] | Annotated[ReviewUntil, Tag("count")],
+    Discriminator(_duplicates_form, custom_error_type="duplicates_form",
+                  custom_error_message="Input should be boost, review_each or {review_until: N}"),
+]
+
+
+def _concentration(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        raise PydanticCustomError("not_a_concentration", "Input should be a number greater than 0, or .inf (not .nan)")
+    return value
+
+
+# A Beta concentration: positive, .inf allowed and held as None (errors independent from review to review).
+Concentration = Annotated[
+    float, Strict(), Field(gt=0.0, allow_inf_nan=True), BeforeValidator(_concentration),
+    AfterValidator(lambda value: None if value == math.inf else value),
+]
+
+
 class Review(Frozen):
     """How reported and flagged posts are reviewed."""
 
@@ -280,6 +333,15 @@ class Review(Frozen):
     report_boost: NonNegative = Field(
         0.25, description="Priority added per duplicate report, as a share of the base priority (not used by fifo)."
     )
+    duplicates: Duplicates = Field(
+        "boost", description="What a later report of a post does: boost (raises the waiting ticket's priority, no "
+                             "new load), review_each (opens another ticket and review, until the post is removed) "
+                             "or {review_until: N} (opens one until the post has had N first-line reviews).")
+    agreement: Concentration | None = Field(
+        None, description="How much reviewers agree on a post: each post gets a Beta-distributed error probability "
+                          "at each tier, with the tier's false_keep (false_removal) as mean and this concentration, "
+                          "shared by every review of it; small values make its reviews repeat one another's "
+                          "mistakes. Omitted or .inf: errors independent from review to review.")
     auto_close_after: Hours | None = Field(
         None, description="User-report tickets not reviewed within this time are closed unreviewed; none when omitted."
     )
@@ -366,13 +428,53 @@ class Board(Frozen):
     platform: BoardPlatform = Field(BoardPlatform(), description="The platform's answers to recommendations.")
 
 
+class ProtocolTier(Frozen):
+    """One tier of the protocol's restrictions of public figures during a crisis."""
+
+    strikes: Strikes = Field(description="Active strikes at which this tier applies.")
+    restriction: PositiveHours = Field(description="How long the account is restricted (suspended), e.g. 1mo.")
+
+
 class CrisisProtocol(Frozen):
-    """The civil-unrest protocol that alone allows restricting public figures."""
+    """The civil-unrest protocol that alone allows restricting public figures, and when it designates a crisis."""
 
     requires: Literal["violence_above_baseline", "continuing_threat"] = Field(
-        "violence_above_baseline", description="What a crisis designation needs."
+        "violence_above_baseline",
+        description="What a crisis designation needs: harm events above the baseline, or (continuing_threat) "
+                    "harm events and the state's continuing threats against its critics together above it."
     )
-    violence_above_baseline: bool = Field(False, description="Whether the country's violence is above its baseline.")
+    violence_above_baseline: bool = Field(
+        False, description="Take the country's violence as above its baseline for the whole run: a crisis is "
+                           "designated from the start, whatever the signal (false: the designation follows it)."
+    )
+    window: PositiveHours = Field("30d", description="Rolling window of the signal (whole days).")
+    baseline_per_day: NonNegative | None = Field(
+        None, description="The country's baseline rate of harm events per day (default: harm.base_per_day)."
+    )
+    factor: Positive = Field(
+        5.0, description="A crisis needs more than factor x baseline_per_day x the window's days in the window."
+    )
+    delay: Hours = Field("7d", description="Time from the signal crossing the threshold to the designation.")
+    duration: Hours = Field(
+        "30d", description="The designation ends once the signal has stayed at or below the threshold this long."
+    )
+    threat_delay: Hours = Field(
+        "7d", description="Under continuing_threat, a head of government's violating incitement post counts as one "
+                          "threat on each day it is still up once it has been up this long."
+    )
+    tiers: tuple[ProtocolTier, ...] = Field(
+        (), description="Restrictions of public figures by active strikes while a crisis is designated (the highest "
+                        "tier reached applies); none: the enforcement ladder applies to them then."
+    )
+
+    @model_validator(mode="after")
+    def _tiers_increasing(self) -> CrisisProtocol:
+        for i in range(1, len(self.tiers)):
+            if self.tiers[i].strikes <= self.tiers[i - 1].strikes:
+                raise ValueError(
+                    f"tiers.{i}.strikes: expected more strikes than the tier before it (tiers in increasing order "
+                    f"of strikes); found {self.tiers[i].strikes} (tiers.{i - 1}.strikes is {self.tiers[i - 1].strikes})")
+        return self
 
 
 class RetaliationStep(Frozen):
