@@ -21,10 +21,11 @@ using them has ended.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
@@ -48,6 +49,8 @@ class Stopped(KeyboardInterrupt):
 
 _signal: int | None = None  # the signal that is stopping this process (None: none, or exiting normally)
 _since: float | None = None  # when it began stopping (or exiting), by time.monotonic()
+_holding = 0  # depth of ``held_back`` blocks: a stopping signal arriving inside one waits for its end
+_held: int | None = None  # the signal held back meanwhile
 
 
 def exit_status(signum: int | None) -> int:
@@ -66,7 +69,10 @@ def signal_name(signum: int | None) -> str:
 
 
 def _on_signal(signum: int, frame) -> None:
-    global _signal, _since
+    global _signal, _since, _held
+    if _holding and _since is None:
+        _held = _held if _held is not None else signum
+        return
     if _since is None:
         _signal, _since = signum, time.monotonic()
         if signum == signal.SIGINT:
@@ -89,6 +95,29 @@ def stop_on_signals() -> None:
         if signal.getsignal(signum) is signal.SIG_IGN:
             continue
         signal.signal(signum, _on_signal)
+
+
+@contextlib.contextmanager
+def held_back() -> Iterator[None]:
+    """Hold back the stop (the ``KeyboardInterrupt``) of a signal arriving inside the block until it ends.
+
+    For steps that must not be cut in the middle: a process pool starts a worker inside ``submit``,
+    and a worker started but not yet recorded in the pool is one that ``stop_workers`` cannot stop;
+    it outlives the stopped pool and dies with a traceback reading the queues the pool removed."""
+    import threading
+
+    global _holding, _held
+    if threading.current_thread() is not threading.main_thread():  # signals are handled in the main thread
+        yield
+        return
+    _holding += 1
+    try:
+        yield
+    finally:
+        _holding -= 1
+        if not _holding and _held is not None:
+            signum, _held = _held, None
+            _on_signal(signum, None)
 
 
 def exiting() -> None:

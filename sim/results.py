@@ -411,16 +411,23 @@ class ResultsFolder:
                     raise OutputError(f"{shown}: {final} is not empty and {reason}; modsim will not replace it: "
                                       "move it away and resume again")
             complete = _is_complete(work)
-            if not complete and not (work / "run.json").exists() and not (work / "objectives.json").exists():
+            recorded = (work / "run.json").exists() or (work / "objectives.json").exists()
+            if not complete and not recorded and _holds_work(work):
                 raise OutputError(f"{shown}: the interrupted run's record ({work / 'run.json'}) is missing, so "
                                   "modsim cannot tell which run its saved replications belong to; start over with "
                                   f"--out {final} --force")
+            if not complete and not recorded:
+                try:
+                    (work / "parts").mkdir(exist_ok=True)
+                except OSError as exc:
+                    raise OutputError(f"cannot create results folder {work}: {os_reason(exc)}") from None
         except BaseException:
             lock.release()
             raise
         folder = cls(final, work, lock)
         folder.replace = True
-        folder.resumed = True
+        # Stopped before it recorded anything (and so before it saved anything): it starts afresh.
+        folder.resumed = complete or recorded
         folder.complete = complete
         return folder
 

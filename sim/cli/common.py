@@ -161,6 +161,17 @@ def interrupted(message: str = "interrupted") -> NoReturn:
 
 
 _interrupt_reported = False
+_kept: Callable[[], str | None] | None = None
+
+
+def keep_on_interrupt(describe: Callable[[], str | None] | None) -> None:
+    """Say what an interruption keeps wherever it lands: ``describe()`` gives the lines that follow
+    "interrupted: " (what is kept, "resume with: ..."), or None once there is nothing to resume (the
+    results are in place). A command registers it as soon as its results folder exists, so that a
+    Ctrl-C outside its own handling (while its tables are computed or its charts drawn) still prints the
+    command that resumes it; ``main`` says it when the command did not."""
+    global _kept
+    _kept = describe
 
 
 def _quiet_from_now_on() -> None:
@@ -250,6 +261,7 @@ def main() -> None:
     # modsim uses no pydantic plugin; looking for them scans every installed package's entry points.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     code: object = 0
+    keep_on_interrupt(None)
     try:
         try:
             stop_on_signals()
@@ -275,4 +287,9 @@ def main() -> None:
 
 
 def _say_interrupted(signum: int | None) -> None:
-    _say("interrupted" if signum in (None, signal.SIGINT) else f"interrupted by {signal_name(signum)}")
+    head = "interrupted" if signum in (None, signal.SIGINT) else f"interrupted by {signal_name(signum)}"
+    try:
+        kept = _kept() if _kept is not None else None
+    except Exception:  # noqa: BLE001 - the folder cannot be read: say no more than that it was interrupted
+        kept = None
+    _say(f"{head}: {kept}" if kept else head)

@@ -10,8 +10,8 @@ from typing import List, Optional
 import typer
 
 from sim.cli.common import (
-    EXIT_FAILURES, app, command_line, console, err_console, interrupted, print_summary, progress_bar, resume_command,
-    user_errors,
+    EXIT_FAILURES, app, command_line, console, err_console, interrupted, keep_on_interrupt, print_summary, progress_bar,
+    resume_command, user_errors,
 )
 
 
@@ -40,7 +40,7 @@ def run(
     """
     asked = command_line("run", inspect.signature(run), dict(locals()))
     from sim.experiment import precision as prec
-    from sim.experiment.executors import default_workers
+    from sim.experiment.executors import ExecutorLost, default_workers
     from sim.experiment.runner import run as run_scenario
     from sim.metrics import shown_outcomes
     from sim.plots import draw_charts
@@ -57,6 +57,7 @@ def run(
     check_workload(scenario, count, insist)
     folder = (ResultsFolder.resume(resume) if resume else
               ResultsFolder.create(scenario.name, out, force, resume_with=lambda work: resume_command(asked, work)))
+    keep_on_interrupt(lambda: _kept(folder, asked))
     with folder:
         folder.check_same(scenario, seed, set_ or ())
         if folder.complete:
@@ -89,9 +90,11 @@ def run(
                 count = prec.next_count(widths, count, max_replications, workers or default_workers())
                 check_workload(scenario, count, insist)
         except KeyboardInterrupt:
+            interrupted(f"interrupted: {_kept(folder, asked)}")
+        except ExecutorLost as exc:
             kept = len(list(folder.parts.glob("*.json")))
-            interrupted(f"interrupted: {kept} finished replication(s) are kept in {folder.work}\n"
-                        f"resume with: {resume_command(asked, folder.work)}")
+            raise ExecutorLost(f"{exc}; {kept} finished replication(s) are kept in {folder.work}; resume with: "
+                               f"{resume_command(asked, folder.work)} (without --scheduler: on this machine)") from None
         files = tables.files()
         info = manifest("run", scenario, seed, started, replications=count, workers=workers, scheduler=scheduler,
                         failures=len(tables.failures), resumed=bool(resume),
@@ -107,6 +110,15 @@ def run(
     if len(tables.failures):
         err_console.print(f"{len(tables.failures)} replication(s) failed; see {path / 'failures.csv'}", markup=False)
         raise typer.Exit(EXIT_FAILURES)
+
+
+def _kept(folder, asked: list[str]) -> str | None:
+    """What an interrupted run keeps and the command that resumes it; None once it is in place."""
+    if not folder.work.is_dir():
+        return None
+    kept = len(list(folder.parts.glob("*.json"))) if folder.parts.is_dir() else 0
+    what = f"{kept} finished replication(s) are" if folder.parts.is_dir() else "its finished tables are"
+    return f"{what} kept in {folder.work}\nresume with: {resume_command(asked, folder.work)}"
 
 
 def warn(message: str) -> None:

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, List, Optional
 import typer
 
 from sim.cli.common import (
-    EXIT_FAILURES, app, command_line, console, err_console, interrupted, progress_bar, resume_command,
-    user_errors,
+    EXIT_FAILURES, app, command_line, console, err_console, interrupted, keep_on_interrupt, progress_bar,
+    resume_command, user_errors,
 )
 from sim.errors import ModsimError
 
@@ -128,6 +128,7 @@ class Study:
             else ResultsFolder.create(name, options.out, options.force,
                                       resume_with=lambda work: resume_command(self.asked, work)))
         self.records: dict = {}
+        keep_on_interrupt(self._kept)
 
     @property
     def work(self) -> Path:
@@ -154,7 +155,7 @@ class Study:
     def execute(self, tasks: list[Task], workers: Optional[int], scheduler: Optional[str], label: str,
                 total: int) -> TaskReport:
         """Run the tasks with a progress bar, saving each finished one; Ctrl-C keeps them and says how to resume."""
-        from sim.experiment.executors import executor_for
+        from sim.experiment.executors import ExecutorLost, executor_for
         from sim.experiment.replicate import run_tasks
         from sim.results import data_hash
 
@@ -179,6 +180,10 @@ class Study:
                     return run_tasks(tasks, executor, finished)
         except KeyboardInterrupt:
             self.interrupted()
+        except ExecutorLost as exc:
+            self.folder.close()
+            raise ExecutorLost(f"{exc}; finished replications are kept in {self.work}; resume with: "
+                               f"{resume_command(self.asked, self.work)} (without --scheduler: on this machine)") from None
         except BaseException:
             self.folder.close()
             raise
@@ -186,8 +191,13 @@ class Study:
     def interrupted(self) -> None:
         """Say what was kept and the complete command that resumes, then exit with status 130."""
         self.folder.close()
-        interrupted(f"interrupted: finished replications are kept in {self.work}\n"
-                    f"resume with: {resume_command(self.asked, self.work)}")
+        interrupted(f"interrupted: {self._kept()}")
+
+    def _kept(self) -> str | None:
+        """Where the finished replications are kept and the command that resumes; None once in place."""
+        if not self.work.is_dir():
+            return None
+        return f"finished replications are kept in {self.work}\nresume with: {resume_command(self.asked, self.work)}"
 
     def finish(self, files: dict, scenario: Scenario | None, info: dict, report: bool = False,
                outcomes: list[str] | None = None) -> Path:

@@ -44,11 +44,16 @@ from typing import Callable, Iterator
 
 from sim.errors import ModsimError
 from sim.experiment.stand_in_main import describe_main
-from sim.interrupts import WORKER_IGNORED, start_worker, stop_workers
+from sim.interrupts import WORKER_IGNORED, held_back, start_worker, stop_workers
 
 
 class ExecutorError(ModsimError):
     """The executor asked for cannot be used (e.g. an unreachable Dask scheduler)."""
+
+
+class ExecutorLost(ExecutorError):
+    """The executor stopped running the submitted replications (a Dask cluster whose scheduler went away):
+    those that finished were handed on; the others are neither results nor failures, and run on --resume."""
 
 
 def default_workers() -> int:
@@ -125,7 +130,8 @@ class RestartablePool(Executor):
         return ProcessPoolExecutor(max_workers=self.workers, mp_context=self._context, initializer=start_worker)
 
     def submit(self, fn: Callable, /, *args, **kwargs) -> Future:
-        return self._pool.submit(fn, *args, **kwargs)
+        with held_back():  # may start a worker: a Ctrl-C waits until the pool has recorded it (and can stop it)
+            return self._pool.submit(fn, *args, **kwargs)
 
     def restart(self) -> None:
         """Drop the (broken) pool and start a new one."""
@@ -207,8 +213,19 @@ def _dask_executor(scheduler: str, workers: int | None) -> Iterator[Executor]:
             client = Client(scheduler, timeout="10s")
         except (OSError, TimeoutError, ValueError) as exc:
             raise ExecutorError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc})") from None
-        with client:
-            yield client.get_executor()
+        disabled = logging.root.manager.disable
+        try:
+            with client:
+                try:
+                    yield client.get_executor()
+                except ExecutorLost:
+                    # The client retries the lost scheduler, then logs its failure with a traceback (also
+                    # while being closed): noise once modsim says so itself, in one line.
+                    logging.disable(logging.CRITICAL)
+                    raise ExecutorLost(f"--scheduler {scheduler}: lost the connection to the Dask scheduler; the "
+                                       "replications it was running are lost") from None
+        finally:
+            logging.disable(disabled)
 
 
 def _stop_dask_workers(cluster) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import traceback
-from concurrent.futures import Executor, Future, as_completed
+from concurrent.futures import CancelledError, Executor, Future, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Callable, Hashable, Iterable, Sequence
@@ -109,6 +109,10 @@ def run_tasks(tasks: Sequence[Task], executor: Executor | None,
 
     When a worker process dies (``BrokenProcessPool``) the pool is restarted (if it can be) and the
     unfinished tasks are submitted once more; tasks lost a second time are recorded as failures.
+    When the executor itself gives up (a Dask client that lost its scheduler cancels every pending
+    future; modsim never cancels a submitted task itself), ``ExecutorLost`` is raised once every task
+    that had finished is handed to ``on_done``: the unfinished ones are not the replications' failures,
+    and recording them as such would end the run as complete, with failures nobody caused.
     """
     report = TaskReport()
     if executor is None:
@@ -122,6 +126,7 @@ def run_tasks(tasks: Sequence[Task], executor: Executor | None,
         futures: dict[Future, Task] = {executor.submit(function, t.scenario, t.seed, t.index): t
                                        for t in submission_order(pending)}
         broken: list[Task] = []
+        handed: set[Future] = set()
         for future in as_completed(futures):
             task = futures[future]
             try:
@@ -129,8 +134,13 @@ def run_tasks(tasks: Sequence[Task], executor: Executor | None,
             except BrokenProcessPool:
                 broken.append(task)
                 continue
+            except CancelledError:
+                _lost(futures, handed, on_done)
             except Exception as exc:  # noqa: BLE001 - e.g. a Dask worker that died: reported, not fatal
+                if _gone(executor):
+                    _lost(futures, handed, on_done)
                 result = Failure(error=f"{WORKER_DIED}: {type(exc).__name__}: {exc}", detail="")
+            handed.add(future)
             on_done(task.key, result)
         broken.sort(key=lambda t: order[t.key])
         pending = []
@@ -166,6 +176,25 @@ def run_tasks(tasks: Sequence[Task], executor: Executor | None,
             on_done(task.key, result)
         break
     return report
+
+
+def _gone(executor: Executor) -> bool:
+    """Whether a Dask executor's client no longer talks to its scheduler (lost, reconnecting or closed)."""
+    client = getattr(executor, "_client", None)
+    return client is not None and getattr(client, "status", "running") not in ("running", "newly-created")
+
+
+def _lost(futures: dict[Future, Task], handed: set[Future], on_done: Callable) -> None:
+    """The executor gave up on the unfinished tasks: hand on the ones that did finish, then raise ExecutorLost."""
+    from sim.experiment.executors import ExecutorLost
+
+    for future, task in futures.items():
+        if future in handed or not future.done() or future.cancelled() or future.exception() is not None:
+            continue
+        handed.add(future)
+        on_done(task.key, future.result())
+    unfinished = len(futures) - len(handed)
+    raise ExecutorLost(f"the executor stopped running the replications ({unfinished} of {len(futures)} unfinished)")
 
 
 def _call(function: Callable, task: Task) -> Replication | Failure:
