@@ -224,3 +224,19 @@ def test_ctrl_c_on_a_terminal_through_tee_still_shows_how_to_resume(tmp_path):
     finally:
         os.close(master)
         kill_leftovers(process.pid)
+
+
+def test_ctrl_c_while_the_command_line_loads_ends_quietly():
+    """An interrupt during `import sim.cli` (the first tenth of a second) prints one line, exit 130."""
+    probe = (
+        "import sys\n"
+        "class Interrupting:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'sim.cli':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Interrupting())\n"
+        "from sim.console import main\n"
+        "main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 130 and done.stderr == "interrupted\n", done.stderr
