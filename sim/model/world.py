@@ -546,19 +546,7 @@ class World:
                 deference = self._deference
                 chance = chance + (1 - chance) * deference
             remove = ticket.u_review < chance
-        if ticket.tracked:
-            self._trace(ticket.post, self.env.now, "reviewed", "violating" if remove else "not violating")
-        if not remove:
-            if ticket.violating:
-                self.counts["false_keeps"] += 1
-            self.appeals.after_decision(ticket, False)
-            return
-        if self._is_cross_checked[ticket.klass] and (
-                not self.cross_check_exceptions or (ticket.category, ticket.klass) not in self.cross_check_exceptions):
-            self.escalate(ticket)
-        else:
-            self.remove(ticket, "first_line")
-            self.appeals.after_decision(ticket, True)
+        self._carry_out(ticket, remove, self.appeals.after_decision)
 
     def _decide_first_line_general(self, ticket: Ticket) -> None:
         """`_decide_first_line` with the features that are off by default: reviews opened by later reports
@@ -585,19 +573,24 @@ class World:
             if ticket.government_flag:
                 chance = chance + (1 - chance) * self._deference
             remove = ticket.u_review < chance
+        self._carry_out(ticket, remove, self.appeals.offer)
+
+    def _carry_out(self, ticket: Ticket, remove: bool, then_appeal) -> None:
+        """A first-line decision acted on: kept (a false keep counted), sent to cross-check, or removed; then
+        the appeal that may follow (``then_appeal(ticket, removed)``)."""
         if ticket.tracked:
             self._trace(ticket.post, self.env.now, "reviewed", "violating" if remove else "not violating")
         if not remove:
             if ticket.violating:
                 self.counts["false_keeps"] += 1
-            self.appeals.offer(ticket, False)
+            then_appeal(ticket, False)
             return
         if self._is_cross_checked[ticket.klass] and (
                 not self.cross_check_exceptions or (ticket.category, ticket.klass) not in self.cross_check_exceptions):
             self.escalate(ticket)
         else:
             self.remove(ticket, "first_line")
-            self.appeals.offer(ticket, True)
+            then_appeal(ticket, True)
 
     def escalate(self, ticket: Ticket) -> None:
         """Send a ticket to the expert (cross-check) tier; the post stays up while it waits. When later reports
