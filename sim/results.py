@@ -364,12 +364,7 @@ class ResultsFolder:
                 if not force and _holds_work(work):
                     raise OutputError(f"{shown}: an interrupted run is kept in {work}; continue it with: "
                                       f"{hint(work)} (or pass --force to start over)")
-            try:
-                if work.exists():
-                    shutil.rmtree(work)
-                (work / "parts").mkdir(parents=True)
-            except OSError as exc:
-                raise OutputError(f"cannot create results folder {work}: {os_reason(exc)}") from None
+            _make_parts(work, fresh=True)
         except BaseException:
             lock.release()
             raise
@@ -417,10 +412,7 @@ class ResultsFolder:
                                   "modsim cannot tell which run its saved replications belong to; start over with "
                                   f"--out {final} --force")
             if not complete and not recorded:
-                try:
-                    (work / "parts").mkdir(exist_ok=True)
-                except OSError as exc:
-                    raise OutputError(f"cannot create results folder {work}: {os_reason(exc)}") from None
+                _make_parts(work, fresh=False)
         except BaseException:
             lock.release()
             raise
@@ -640,6 +632,16 @@ class ResultsFolder:
         except (OSError, ValueError) as exc:
             raise OutputError(f"cannot finish results folder {self.final}: {os_reason(exc)}; {kept}") from None
         return self.final
+
+
+def _make_parts(work: Path, fresh: bool) -> None:
+    """The work folder's ``parts/``, made anew (``fresh``: whatever was at ``work`` removed first) or kept."""
+    try:
+        if fresh and work.exists():
+            shutil.rmtree(work)
+        (work / "parts").mkdir(parents=True, exist_ok=not fresh)
+    except OSError as exc:
+        raise OutputError(f"cannot create results folder {work}: {os_reason(exc)}") from None
 
 
 def _fresh_default(name: str) -> tuple[Path, FolderLock]:
