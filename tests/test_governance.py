@@ -172,3 +172,30 @@ def test_cambodia_calibration():
     assert p10 <= 171 and (np.isnan(p90) or p90 >= 171), (p10, p90)
     rate = table.board_selection_rate
     assert ((rate >= 2e-5) & (rate <= 1.3e-4)).all(), rate.tolist()
+
+
+def test_a_throttle_slows_posting_views_and_reports():
+    """The platform throttled 4x for the whole run: a quarter of the posts, views accruing 4x more slowly, and a
+    quarter of each post's reports getting through; the same world otherwise."""
+    never = "government.ladder=[{kind: throttle, threshold: 1e9, factor: 4, duration: 1000d}]"  # draws, never taken
+    scenario = load_scenario(ROOT / "scenarios" / "baseline.yaml", ["horizon=20d", never])
+
+    def run(throttled: bool):
+        world = World(scenario, Streams(replication_seed(5, 0)))
+        if throttled:
+            world.platform.throttle(0.0, scenario.horizon, 4.0)
+        return collect(world.run()).outcomes, world
+
+    plain, _ = run(False)
+    slow, world = run(True)
+    posts, slow_posts = plain["violating_posts"], slow["violating_posts"]
+    assert abs(slow_posts - posts / 4) < 4 * math.sqrt(posts / 4)  # Poisson counts
+    per_post = slow["reports_filed"] / slow_posts / (plain["reports_filed"] / posts)
+    # a quarter of the reports, each report Bernoulli(1/4): its share's standard error over the reports counted
+    se = math.sqrt(0.25 * 0.75 / (slow["reports_filed"] / 0.25))
+    assert abs(per_post - 0.25) < 4 * se + 0.03
+    # Views accrue 4x more slowly: three quarters of every throttled hour is lost to the view curve (a post's
+    # views per post can still rise, as fewer reports leave posts up longer).
+    assert world.platform.lost_hours(np.array([10.0]), np.array([110.0]))[0] == pytest.approx(75.0)
+    assert slow["platform_throttled_days"] == pytest.approx(20.0)
+    assert world.platform.throttle_factor(5.0) == 4.0 and world.platform.posting_share(0, 24) == pytest.approx(0.25)

@@ -19,6 +19,7 @@ from sim.experiment.replicate import Failure, Task
 from sim.experiment.runner import RunTables, outcome_columns, tables_from
 from sim.experiment.statistics import outcome_ci, paired_difference_ci
 from sim.metrics import Replication, outcome_kind, upper_bounds
+from sim.scenario.kinds import as_task_data
 from sim.scenario.schema import Scenario
 
 COMPARISON_COLUMNS = ["outcome", "scenario", "mean", "ci_low", "ci_high", "n", "method", "diff_mean", "diff_low",
@@ -47,7 +48,7 @@ def part_key(position: int, index: int) -> str:
 
 def tasks(scenarios: list[Scenario], seed: int, replications: int, done: set[str] = frozenset()) -> list[Task]:
     """The replications still to run, interleaved (replication 0 of every scenario first)."""
-    data = [s.model_dump(mode="json") for s in scenarios]
+    data = [as_task_data(s) for s in scenarios]
     return [Task(part_key(p, i), data[p], seed, i) for i in range(replications) for p in range(len(scenarios))
             if part_key(p, i) not in done]
 

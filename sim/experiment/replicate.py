@@ -28,6 +28,7 @@ from typing import Callable, Hashable, Iterable, Sequence
 from sim.metrics import Replication, collect
 from sim.model.streams import Streams, replication_seed
 from sim.model.world import World
+from sim.scenario.kinds import as_task_data
 from sim.scenario.schema import Scenario
 
 WORKER_DIED = "worker process died"
@@ -69,10 +70,12 @@ def simulate(scenario: Scenario, seed: int, index: int) -> Replication:
         world.release()
 
 
-def simulate_data(scenario_data: dict, seed: int, index: int) -> Replication | Failure:
-    """Worker entry point: validate plain scenario data, run one replication, return a record or a Failure."""
+def simulate_data(scenario_data: dict | Scenario, seed: int, index: int) -> Replication | Failure:
+    """Worker entry point: validate plain scenario data (or take a scenario holding kinds of the user's own, see
+    ``sim.scenario.kinds.as_task_data``), run one replication, return a record or a Failure."""
     try:
-        return simulate(Scenario.model_validate(scenario_data), seed, index)
+        scenario = scenario_data if isinstance(scenario_data, Scenario) else Scenario.model_validate(scenario_data)
+        return simulate(scenario, seed, index)
     except Exception as exc:  # noqa: BLE001 - a failure is recorded, never raised across the pool
         return Failure(error=f"{type(exc).__name__}: {exc}", detail=traceback.format_exc())
 
@@ -207,6 +210,6 @@ def _call(function: Callable, task: Task) -> Replication | Failure:
 def run_replications(scenario: Scenario, seed: int, indices: Iterable[int], executor: Executor | None,
                      on_done: Callable[[int, Replication | Failure], None]) -> TaskReport:
     """Run the given replications, serially when executor is None, calling on_done as each finishes."""
-    data = scenario.model_dump(mode="json")
+    data = as_task_data(scenario)
     tasks = [Task(index, data, seed, index) for index in indices]
     return run_tasks(tasks, executor, on_done)

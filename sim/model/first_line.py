@@ -60,8 +60,9 @@ class FirstLine:
 
     # ----------------------------------------------------------------- entering review
 
-    def open(self, ticket: Ticket) -> None:
-        """A post enters review (unless it could not have been published, or the platform holds its signal)."""
+    def open(self, ticket: Ticket, report_passed: bool = False) -> None:
+        """A post enters review (unless it could not have been published, or the platform holds its signal;
+        `report_passed`: the report opening it is one a throttle let through)."""
         world = self.world
         platform = world.platform
         now = self.env.now
@@ -71,7 +72,7 @@ class FirstLine:
             if platform.blocks and platform.blocked(now):
                 self._after_block(ticket)
                 return
-            if platform.throttles and ticket.source_is_report and not self._passes(ticket, 0, now):
+            if platform.throttles and ticket.source_is_report and not report_passed and not self._passes(ticket, 0, now):
                 self._retry_with_report(ticket, 1)
                 return
         ticket.entered = now
@@ -102,7 +103,8 @@ class FirstLine:
         reports = ticket.reports
         if k < len(reports) and reports[k] < self.world.horizon:
             retry = self.env.timeout(reports[k] - self.env.now, ticket)
-            retry.callbacks.append(self._enter if self._passes(ticket, k, reports[k]) else
+            retry.callbacks.append((lambda event: self.open(event.value, report_passed=True))
+                                   if self._passes(ticket, k, reports[k]) else
                                    (lambda event, k=k: self._retry_with_report(event.value, k + 1)))
 
     def _enter(self, event) -> None:

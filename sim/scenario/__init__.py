@@ -34,14 +34,14 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'sim.scenario' has no attribute {name!r}")
 
 
-def load_scenario(path: str | os.PathLike, sets: Iterable[str] = ()) -> Scenario:
-    """Load, resolve and validate a scenario file, with `--set` expressions applied."""
+def load_scenario(path: str | os.PathLike, sets: Iterable = ()) -> Scenario:
+    """Load, resolve and validate a scenario file, with `--set` expressions applied: texts (``"horizon=30d"``) or
+    (dotted key, value) pairs, whose value may be a Python object such as your own priority policy
+    (``("review.policy", OldestFirst())``, see docs/extending.md)."""
     from sim.scenario.loader import load_document
-    from sim.scenario.overrides import parse_set
     from sim.scenario.schema import Scenario
 
-    parsed = [parse_set(expr) for expr in sets]
-    scenario, _ = load_document(str(path), parsed, model=Scenario)
+    scenario, _ = load_document(str(path), list(sets), model=Scenario)
     return scenario
 
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import AfterValidator, Discriminator, InstanceOf, Tag
+from pydantic import AfterValidator, BaseModel, Discriminator, InstanceOf, PlainSerializer, Tag
 from pydantic.json_schema import SkipJsonSchema
 
 OWN = "(an instance from Python)"  # the tag of a user's own kind, never written in a file
 NAME = "(a name)"                  # the tag of the bare-name shorthand
+_KNOWN: dict[type, tuple[type, ...]] = {}  # each pluggable base and the kinds the schema knows of it
 
 
 def kind_of(cls: type) -> str:
@@ -28,11 +29,12 @@ def kinds(base: type, members: tuple[type, ...], shorthand: bool = False) -> Any
     """The pydantic type of a key holding one of `members` (chosen by ``kind``), or any instance of a subclass of
     `base` given from Python. With `shorthand`, a bare name stands for that kind with its defaults."""
     by_kind = {kind_of(member): member for member in members}
+    _KNOWN[base] = tuple(members)
     choices: list[Any] = [Annotated[member, Tag(name)] for name, member in by_kind.items()]
     if shorthand:
         names = Literal[tuple(by_kind)]  # type: ignore[valid-type]
         choices.insert(0, Annotated[names, AfterValidator(lambda name: by_kind[name]()), Tag(NAME)])
-    choices.append(Annotated[SkipJsonSchema[InstanceOf[base]], Tag(OWN)])
+    choices.append(Annotated[SkipJsonSchema[InstanceOf[base]], PlainSerializer(_own_data), Tag(OWN)])
 
     def tag(value: Any) -> str | None:
         if isinstance(value, base):
@@ -48,3 +50,30 @@ def kinds(base: type, members: tuple[type, ...], shorthand: bool = False) -> Any
         tag, custom_error_type="kind_missing",
         custom_error_message=f"Input should be a mapping with a kind: one of {expected}"
                              + (", or one of those names alone" if shorthand else ""))]
+
+
+def _own_data(value: BaseModel) -> dict:
+    """A user's own kind as data (for scenario.yaml and the scenario's hash; a file cannot load it back)."""
+    return value.model_dump(mode="json")
+
+
+def holds_own_kinds(value: Any) -> bool:
+    """Whether a scenario (or any part of it) holds an instance of a kind the schema does not know, given from
+    Python: plain data cannot name it, so such a scenario goes to the workers as the object itself."""
+    if isinstance(value, BaseModel):
+        for base, known in _KNOWN.items():
+            if isinstance(value, base) and type(value) not in known:
+                return True
+        return any(holds_own_kinds(getattr(value, name)) for name in type(value).model_fields)
+    if isinstance(value, (tuple, list)):
+        return any(holds_own_kinds(item) for item in value)
+    if isinstance(value, dict):
+        return any(holds_own_kinds(item) for item in value.values())
+    return False
+
+
+def as_task_data(scenario: BaseModel) -> Any:
+    """The scenario as a replication's task carries it: plain data (small, and the same for every executor), or
+    the scenario itself when it holds a kind of the user's own (its class must then be importable by the
+    workers: defined in a module, not in the script being run)."""
+    return scenario if holds_own_kinds(scenario) else scenario.model_dump(mode="json")

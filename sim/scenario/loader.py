@@ -73,7 +73,8 @@ def load_document(
     """
     if model is None:
         from sim.scenario.schema import Scenario as model  # noqa: N813 - imported late: schema imports our modules
-    parsed = [parse_set(spec) if isinstance(spec, str) else (tuple(spec[0]), spec[1]) for spec in sets]
+    parsed = [parse_set(spec) if isinstance(spec, str) else
+              (tuple(spec[0].split(".") if isinstance(spec[0], str) else spec[0]), spec[1]) for spec in sets]
     resolved = resolve(path)
     data = apply_sets(resolved.data, parsed) if parsed else resolved.data
     try:
