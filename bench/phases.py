@@ -43,15 +43,16 @@ def child(scenario: str, sets: list[str], out: str) -> None:
     _wrap(sim.results.ResultsFolder, "write_tables", "tables")
     _wrap(sim.plots, "draw_charts", "charts")
     _wrap(sim.report, "write_report", "report")
+    import atexit
+
+    import sim.cli.common
     from sim.cli.common import main
 
-    sys.argv = ["modsim", "run", scenario, "-n", "1", "--workers", "1", "--out", out,
+    sim.cli.common._is_program = lambda: True  # exit as the modsim program does
+    atexit.register(lambda: print(json.dumps(MARKS), file=sys.stderr, flush=True))
+    sys.argv = ["modsim", "run", scenario, "-n", "1", "--out", out,
                 *[w for s in sets for w in ("--set", s)]]
-    try:
-        main()
-    except SystemExit:
-        pass
-    print(json.dumps(MARKS), file=sys.stderr, flush=True)
+    main()
 
 
 def phases(scenario: str, sets: list[str]) -> dict:
