@@ -588,18 +588,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smoke version (about 20 seconds)")
     parser.add_argument("--no-dask", action="store_true", help="skip the Dask LocalCluster measurement")
     parser.add_argument("--compare", nargs=2, metavar=("A.json", "B.json"), help="print B's rates over A's")
+    parser.add_argument("--studies", action="store_true", help="whole studies instead: compare, tune, sweep, Morris, "
+                        "calibrate; whole-process run; memory (bench/studies.py)")
+    parser.add_argument("--workers", type=int, default=None, help="with --studies: local workers (default all cores)")
     parser.add_argument("--out", type=Path, default=None, help="JSON file to write (default bench/out/bench-<UTC>.json)")
     args = parser.parse_args(argv)
     if args.compare:
         print(compare(*args.compare))
         return 0
     started = dt.datetime.now(dt.timezone.utc)
+    if args.studies:
+        return _studies(args, started)
     results = run_suite(args.quick, dask=not args.no_dask, log=lambda s: print(s, file=sys.stderr, flush=True))
     results["meta"] = {"utc": started.isoformat(timespec="seconds"), "quick": args.quick, "commit": _commit(),
                        "python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
                        "memory": "peak RSS increase during the call (psutil, sampled every 5 ms)"}
     print(render(results))
     path = args.out or OUT / f"bench-{started.strftime('%Y%m%dT%H%M%SZ')}{'-quick' if args.quick else ''}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=1, default=str))
+    print(f"written {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    return 0
+
+
+def _studies(args, started: dt.datetime) -> int:
+    """``--studies``: run bench/studies.py, print its table, save its JSON."""
+    from bench.studies import render_studies, run_studies
+
+    results = run_studies(args.quick, args.workers, log=lambda s: print(s, file=sys.stderr, flush=True))
+    results["meta"] = {"utc": started.isoformat(timespec="seconds"), "quick": args.quick, "commit": _commit(),
+                       "python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count()}
+    print(render_studies(results))
+    path = args.out or OUT / f"studies-{started.strftime('%Y%m%dT%H%M%SZ')}{'-quick' if args.quick else ''}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=1, default=str))
     print(f"written {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bench import run as bench
 
 
@@ -48,3 +50,44 @@ def test_best_of_rounds_interleaves_and_keeps_the_fastest():
     assert best["a"] == {"seconds": 1.0, "peak_rss": 30, "runs": 3}  # fastest time, first run's memory
     assert best["b"] == {"seconds": 1.0, "peak_rss": 10, "runs": 3}
     assert "c" not in best
+
+
+@pytest.mark.slow
+def test_studies_table_has_every_study(monkeypatch):
+    """``python -m bench --studies --quick`` at a tiny size: every study runs to the end and is measured."""
+    from bench import studies
+
+    tiny = dict(studies.QUICK, compare=(2, ["horizon=5d"]), tune=(2, 1, ["horizon=100h"]), sweep=(1, ["horizon=2d"]),
+                morris=(2, 1, ["horizon=2d"]), customers=2_000, mmc_h="111h",
+                memory=[("mmc.yaml 2k tickets", studies.MMC, 1, ["horizon=111h"])])
+    monkeypatch.setitem(studies.__dict__, "QUICK", tiny)
+    results = studies.run_studies(quick=True, workers=2, log=lambda s: None)
+    rows = {s["name"]: s for s in results["studies"]}
+    assert list(rows) == ["compare", "tune", "sweep", "morris", "calibrate"]
+    expected = {"compare": 4, "tune": 2, "sweep": 4, "morris": 6}  # scenarios/settings/points x replications
+    for name, count in expected.items():
+        row = rows[name]
+        assert row["exit"] == 0, row
+        assert row["replications"] == count and row["sim_cpu_s"] > 0
+        assert row["head_s"] > 0 and row["tail_s"] > 0 and 0 < row["fixed_share"] < 1
+        assert row["efficiency"] == pytest.approx(row["sim_cpu_s"] / (row["wall_s"] * 2))
+    assert rows["calibrate"].get("unavailable") or rows["calibrate"]["exit"] in (0, 3)
+    whole = results["whole_process"]
+    assert whole["ratio"] == pytest.approx(whole["simpy_s"] / whole["modsim_s"])
+    assert set(whole["phases"]) >= {"simulation", "tables", "charts", "report", "exit"}
+    memory = results["memory"]
+    assert memory["worker_imports"]["heavy_loaded"] == [] and memory["worker_imports"]["rss"] > 0
+    [probe] = memory["replications"]
+    assert probe["tickets"] > 1000 and probe["peak_rss"] > 0
+    text = studies.render_studies(results)
+    assert "calibrate" in text and "whole process" in text and "a worker's imports" in text
+
+
+def test_study_figures_split_the_wall_time():
+    from bench.studies import study_figures
+
+    tasks = [(10.0, 14.0, 3.8), (10.5, 15.0, 4.2), (14.0, 18.0, 4.0)]  # (start, end, CPU s)
+    f = study_figures(8.0, 19.0, tasks, 2)
+    assert f["wall_s"] == 11.0 and f["sim_cpu_s"] == pytest.approx(12.0) and f["replications"] == 3
+    assert f["head_s"] == 2.0 and f["tail_s"] == 1.0 and f["fixed_share"] == pytest.approx(3 / 11)
+    assert f["efficiency"] == pytest.approx(12.0 / 22.0)

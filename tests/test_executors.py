@@ -158,3 +158,38 @@ def test_a_raising_replication_is_a_failure_not_an_exception(load, failing_repli
     records, _ = _run(tasks, None)
     assert isinstance(records[2], Failure) and "boom" in records[2].error
     assert sum(isinstance(r, Replication) for r in records.values()) == 3
+
+
+# Sent by reference (eval) and importing nothing itself; a function of this module would import pandas with it.
+LOADED_HEAVY = "sorted(m for m in ('pandas', 'pyarrow', 'matplotlib', 'optuna', 'SALib') if m in __import__('sys').modules)"
+
+
+def test_pool_workers_never_load_the_table_chart_or_study_libraries(load):
+    """Not when they start, nor once they have run a replication and sent its record back."""
+    scenario, tasks = _tasks(load, 2)
+    with executor_for(2, None, 2) as pool:
+        assert pool.submit(eval, LOADED_HEAVY).result() == []
+        records, _ = _run(tasks, pool)
+        assert all(isinstance(r, Replication) for r in records.values())
+        assert [pool.submit(eval, LOADED_HEAVY).result() for _ in range(4)] == [[]] * 4
+
+
+def test_charts_drawn_by_several_processes_are_the_files_drawn_by_one(load, tmp_path):
+    import filecmp
+    import shutil
+
+    from sim.plots import draw_charts
+    from sim.results import ResultsFolder, manifest
+    import datetime as dt
+
+    scenario = load("cambodia_2023.yaml", "horizon=20d")
+    tables = tables_from(scenario, 1, {i: simulate_data(scenario.model_dump(mode="json"), 1, i) for i in range(2)})
+    folder = ResultsFolder.create(scenario.name, tmp_path / "one", False)
+    folder.write_tables(tables.files(), scenario, manifest("run", scenario, 1, dt.datetime.now(dt.timezone.utc)))
+    folder.close()
+    shutil.copytree(folder.work, tmp_path / "two")
+    one = draw_charts(folder.work)
+    two = draw_charts(tmp_path / "two", processes=3)
+    assert [p.name for p in one] == [p.name for p in two] and len(one) >= 6
+    for path in one:
+        assert filecmp.cmp(path, tmp_path / "two" / "charts" / path.name, shallow=False), path.name

@@ -155,7 +155,7 @@ def fast_tmp(tmp_path):
 
 
 def run_study(db: Path, case: str, trials: int, die_at: int | None = None, calls: list | None = None,
-              writes: list | None = None, kill=None):
+              writes: list | None = None, kill=None, batch: int = 1):
     """Open (or resume) the study in ``db`` and run it; returns its trials table (None if it died)."""
     params, objectives, constraints = OBJECTIVES[case]
     ranges = [parse_range(p) for p in params]
@@ -173,7 +173,7 @@ def run_study(db: Path, case: str, trials: int, die_at: int | None = None, calls
         return fake_outcomes(values)
 
     try:
-        tun.optimize(study, ranges, objectives, constraints, trials, 7, evaluate)
+        tun.optimize(study, ranges, objectives, constraints, trials, 7, evaluate, batch=batch)
     except Killed:
         return None
     finally:
@@ -182,18 +182,19 @@ def run_study(db: Path, case: str, trials: int, die_at: int | None = None, calls
     return tun.trials_table(study, ranges, objectives, constraints)
 
 
-@pytest.mark.parametrize("case,trials", [("tpe", 12), ("tpe-small", 9), ("parameter", 8), ("nsga", 6)])
-def test_stopped_before_any_write_and_resumed_equals_uninterrupted(fast_tmp, case, trials):
+@pytest.mark.parametrize("case,trials,batch", [("tpe", 12, 1), ("tpe-small", 9, 1), ("parameter", 8, 1), ("nsga", 6, 1),
+                                              ("tpe", 12, 3), ("tpe-small", 9, 4), ("nsga", 6, 4)])
+def test_stopped_before_any_write_and_resumed_equals_uninterrupted(fast_tmp, case, trials, batch):
     tmp_path = fast_tmp
     writes: list = []
-    full = run_study(tmp_path / "full.db", case, trials, writes=writes)
+    full = run_study(tmp_path / "full.db", case, trials, writes=writes, batch=batch)
     assert len(full) == min(trials, tun.space_size([parse_range(p) for p in OBJECTIVES[case][0]]) or trials)
-    for n in sorted({1, 3, *np.linspace(5, writes[0], 4).astype(int)}):
+    for n in sorted({1, 3, *np.linspace(5, writes[0], 6 if batch > 1 else 4).astype(int)}):
         db = tmp_path / f"stopped-{n}.db"
         first, second, third = [], [], []
-        assert run_study(db, case, trials, die_at=n, calls=first) is None
-        run_study(db, case, trials, die_at=n // 2 + 3, calls=second)  # the resumed study is interrupted too
-        resumed = run_study(db, case, trials, calls=third)
+        assert run_study(db, case, trials, die_at=n, calls=first, batch=batch) is None
+        run_study(db, case, trials, die_at=n // 2 + 3, calls=second, batch=batch)  # the resumed study is interrupted too
+        resumed = run_study(db, case, trials, calls=third, batch=batch)
         pd.testing.assert_frame_equal(resumed, full, obj=f"{case}, stopped before write {n}")
         # a setting runs again only when the process died before storing its result (its last evaluation)
         for calls in (first, second, third):
@@ -214,6 +215,32 @@ def test_a_result_stored_before_the_interruption_is_reused(fast_tmp):
     resumed = run_study(db, "tpe", 6, calls=calls)
     assert len(calls) == 6 and len(set(calls)) == 6  # trial 3 was not run again
     pd.testing.assert_frame_equal(resumed, run_study(tmp_path / "full.db", "tpe", 6))
+
+
+def test_batches_depend_on_the_batch_not_on_the_order_settings_finish(fast_tmp):
+    """A batch's settings evaluated at once and finishing in any order give the trials of one evaluated in turn."""
+    params, objectives, constraints = OBJECTIVES["tpe"]
+    ranges = [parse_range(p) for p in params]
+    objectives = [tun.parse_objective(o) for o in objectives]
+    constraints = [tun.parse_constraint(c) for c in constraints]
+    tables, sizes = [], []
+    for name, backwards in (("turn", None), ("reversed", True), ("forwards", False)):
+        study = tun.open_study(fast_tmp / f"{name}.db", objectives, 7, True)
+
+        def many(settings, done, backwards=backwards):
+            sizes.append(len(settings))
+            order = range(len(settings) - 1, -1, -1) if backwards else range(len(settings))
+            for position in order:
+                done(position, *fake_outcomes(settings[position]))
+
+        tun.optimize(study, ranges, objectives, constraints, 10, 7, fake_outcomes, batch=4,
+                     evaluate_many=None if backwards is None else many)
+        tables.append(tun.trials_table(study, ranges, objectives, constraints))
+    pd.testing.assert_frame_equal(tables[0], tables[1])
+    pd.testing.assert_frame_equal(tables[0], tables[2])
+    assert sizes == [4, 4, 2] * 2  # trials 0-3, 4-7, 8-9 asked together
+    one = run_study(fast_tmp / "one.db", "tpe", 10)
+    assert list(one.trial) == list(tables[0].trial)
 
 
 def test_a_repeated_suggestion_is_not_a_new_trial(fast_tmp):

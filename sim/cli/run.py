@@ -100,7 +100,7 @@ def run(
                         failures=len(tables.failures), resumed=bool(resume),
                         precision=[t.text for t in targets] or None, precision_stop=stopped)
         folder.write_tables(files, scenario, info)
-        draw_charts(folder.work)
+        draw_charts(folder.work, processes=workers or default_workers())
         write_report(folder.work)
         path = folder.finalize()
     print_summary(tables.summary, shown_outcomes(tables.summary), f"{scenario.name}: {count} replications, seed {seed}")

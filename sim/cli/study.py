@@ -269,10 +269,11 @@ def _warn(message: str) -> None:
 def draw_and_report(work: Path, report: bool = False, outcomes: list[str] | None = None) -> None:
     """Charts of ``outcomes`` (default: the key ones) and, with ``report``, the HTML report, from the tables;
     a chart that fails is a warning."""
+    from sim.experiment.executors import default_workers
     from sim.plots import draw_charts
     from sim.report import write_report
 
-    steps = [("charts", lambda: draw_charts(work, outcomes))]
+    steps = [("charts", lambda: draw_charts(work, outcomes, processes=default_workers()))]
     if report:
         steps.append(("report", lambda: write_report(work, outcomes)))
     for name, draw in steps:

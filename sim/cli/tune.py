@@ -24,6 +24,7 @@ def tune(
     objective: List[str] = typer.Option(..., "--objective", help="min:OUTCOME or max:OUTCOME, or min:PARAM / max:PARAM for a tuned --param path (fewest reviewers meeting the constraints); several give a Pareto front (repeatable)."),
     constraint: Optional[List[str]] = typer.Option(None, "--constraint", help="OUTCOME<=VALUE or OUTCOME>=VALUE on the mean (repeatable)."),
     trials: int = typer.Option(30, "--trials", min=1, help="Distinct settings to evaluate (all of them when the ranges hold fewer; a resumed study runs only the remaining ones)."),
+    batch: int = typer.Option(4, "--batch", min=1, help="Trials asked together and run at once, every replication of them spread over the workers (the trials depend on it and the seed, never on --workers; 1 asks one trial at a time)."),
     *,
     options: st.StudyOptions,
 ) -> None:
@@ -66,7 +67,7 @@ def tune(
     study_folder = st.Study(f"tune-{base.name}", options)
     spec = {"objectives": [o.text for o in objectives], "constraints": [c.text for c in constraints],
             "params": list(param), "seed": seed, "replications": count, "scenario_hash": scenario_hash(base),
-            "format": tun.FORMAT}
+            "batch": batch, "format": tun.FORMAT}
     study = None
     try:
         spec_path = study_folder.work / "objectives.json"
@@ -76,8 +77,8 @@ def tune(
                 raise st.ExperimentError(f"--resume {options.resume}: that study was made by an older modsim, whose trials "
                                          "cannot be continued the same way; start a new study")
             if saved != spec:
-                raise st.ExperimentError(f"--resume {options.resume}: the parameters, objectives, constraints, seed or "
-                                         "replications differ from the interrupted study's")
+                raise st.ExperimentError(f"--resume {options.resume}: the parameters, objectives, constraints, seed, "
+                                         "replications or --batch differ from the interrupted study's")
         spec_path.write_text(json.dumps(spec, indent=2))
         study = tun.open_study(study_folder.work / "study.db", objectives, seed, bool(constraints))
         cut, kept = tun.recover_interrupted(study)
@@ -90,24 +91,41 @@ def tune(
             err_console.print(f"the parameters hold {size} settings: each is tried once (fewer than --trials {trials})",
                               markup=False)
         reports = TaskReport()
-        with executor_for(options.workers, options.scheduler, count) as executor, \
+        with executor_for(options.workers, options.scheduler, count * batch) as executor, \
                 progress_bar(f"tune {base.name}", min(trials, size or trials)) as advance:
             for _ in range(min(tun.finished_trials(study), trials)):
                 advance()
 
-            def evaluate(params: dict) -> tuple[list[dict], int]:
+            def tasks_of(params: dict, position: int) -> list[Task]:
                 point = st.load_point(scenario_path, sets, swp.set_expressions(list(params), tuple(params.values())),
                                       "trial")
                 data = point.model_dump(mode="json")
-                records: dict = {}
-                step = run_tasks([Task(i, data, seed, i) for i in range(count)], executor, records.__setitem__)
+                return [Task((position, i), data, seed, i) for i in range(count)]
+
+            def evaluate_many(settings: list[dict], done) -> None:
+                records: dict = {position: {} for position in range(len(settings))}
+
+                def finished(key, record) -> None:
+                    position, index = key
+                    records[position][index] = record
+                    if len(records[position]) == count:
+                        own = records[position]
+                        outs = [own[i].outcomes for i in sorted(own) if isinstance(own[i], Replication)]
+                        done(position, outs, sum(isinstance(r, Failure) for r in own.values()))
+
+                tasks = [task for position, values in enumerate(settings) for task in tasks_of(values, position)]
+                step = run_tasks(tasks, executor, finished)
                 reports.restarts += step.restarts
                 reports.retried += step.retried
                 reports.lost += step.lost
-                outs = [records[i].outcomes for i in sorted(records) if isinstance(records[i], Replication)]
-                return outs, sum(isinstance(r, Failure) for r in records.values())
 
-            tun.optimize(study, ranges, objectives, constraints, trials, seed, evaluate, advance)
+            def evaluate(params: dict) -> tuple[list[dict], int]:
+                got: list = []
+                evaluate_many([params], lambda position, outs, failed: got.append((outs, failed)))
+                return got[0]
+
+            tun.optimize(study, ranges, objectives, constraints, trials, seed, evaluate, advance, batch=batch,
+                         evaluate_many=evaluate_many)
         shown = st.outcome_list(options.outcomes, tun.measured_outcomes(study)) if options.outcomes else []
         table = tun.trials_table(study, ranges, objectives, constraints, shown)
         best = tun.best_trials(table, objectives)
@@ -122,7 +140,7 @@ def tune(
         failed = int(table.failures.sum()) if len(table) else 0
         extra = dict(objectives=spec["objectives"], constraints=spec["constraints"], params=list(param), trials=trials,
                      evaluated=len(table), settings=size, replications=count, workers=options.workers,
-                     scheduler=options.scheduler, best_trials=best, failures=failed, resumed=study_folder.resumed,
+                     scheduler=options.scheduler, batch=batch, best_trials=best, failures=failed, resumed=study_folder.resumed,
                      worker_restarts=reports.restarts)
         study = None  # closes the database before the folder is renamed
         path = study_folder.finish({"trials.parquet": table}, base, manifest("tune", base, seed, study_folder.started, **extra))

@@ -19,6 +19,8 @@ ones do not start last and leave the other workers idle at the end.
 from __future__ import annotations
 
 import math
+import os
+import time
 import traceback
 from concurrent.futures import CancelledError, Executor, Future, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -32,6 +34,7 @@ from sim.scenario.kinds import as_task_data
 from sim.scenario.schema import Scenario
 
 WORKER_DIED = "worker process died"
+TASK_LOG = "MODSIM_TASK_LOG"  # a file each replication appends its timing to (see ``simulate_data``)
 
 
 @dataclass
@@ -72,12 +75,32 @@ def simulate(scenario: Scenario, seed: int, index: int) -> Replication:
 
 def simulate_data(scenario_data: dict | Scenario, seed: int, index: int) -> Replication | Failure:
     """Worker entry point: validate plain scenario data (or take a scenario holding kinds of the user's own, see
-    ``sim.scenario.kinds.as_task_data``), run one replication, return a record or a Failure."""
+    ``sim.scenario.kinds.as_task_data``), run one replication, return a record or a Failure.
+
+    With ``MODSIM_TASK_LOG`` set to a file, each replication appends one line to it: its start and end
+    (wall clock, seconds since the epoch), the CPU seconds of its process meanwhile, and the process id
+    (``python -m bench --studies`` sums them into a study's simulation CPU time)."""
+    log = os.environ.get(TASK_LOG)
+    if log:
+        started, cpu = time.time(), time.process_time()
     try:
         scenario = scenario_data if isinstance(scenario_data, Scenario) else Scenario.model_validate(scenario_data)
         return simulate(scenario, seed, index)
     except Exception as exc:  # noqa: BLE001 - a failure is recorded, never raised across the pool
         return Failure(error=f"{type(exc).__name__}: {exc}", detail=traceback.format_exc())
+    finally:
+        if log:
+            _log_task(log, started, cpu)
+
+
+def _log_task(path: str, started: float, cpu: float) -> None:
+    """Append one replication's timing line to ``path`` (one write in append mode: lines never interleave)."""
+    line = f"{started:.6f} {time.time():.6f} {time.process_time() - cpu:.6f} {os.getpid()}\n".encode()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
 
 
 def submission_order(tasks: Sequence[Task]) -> list[Task]:

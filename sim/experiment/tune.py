@@ -9,12 +9,19 @@ per outcome. An objective is an outcome (``max:reviewer_utilization``) or a tune
 
 A study a user can trust and resume:
 
+- **Every worker busy, the same trials however many.** Trials are asked in fixed batches of
+  ``batch`` (``--batch``, default ``BATCH``): trials ``b*batch .. (b+1)*batch-1`` are all asked
+  before any is told, every replication of all of them goes to the executor at once (a worker takes
+  the next as soon as it is free), and they are told in trial order as their replications finish.
+  The batch, not the number of workers, decides what each trial sees, so serial, pool and Dask give
+  the same trials; ``--batch 1`` is a study asked one trial at a time.
 - **Reproducible, whenever it stops.** Trial k is asked from a fresh sampler seeded by (seed, k,
   attempt), and a sampler sees only the finished trials (COMPLETE, in order), so what it suggests
-  depends on the trials before k and nothing else: not on an earlier process's random state, nor on
-  trials an interruption cut short. Those (RUNNING when the process died, or WAITING) are marked
-  failed and ``interrupted`` on resume and run again as trial k, so an interrupted and resumed
-  study has the trials of an uninterrupted one. The trials' own numbers (``trial`` in
+  depends on the trials of the batches before k's and nothing else: not on an earlier process's
+  random state, nor on trials an interruption cut short. Those (RUNNING when the process died, or
+  WAITING) are marked failed and ``interrupted`` on resume and run again as trial k, with the
+  setting they were asked (stored on them at once, since batch-mates told meanwhile would change a
+  fresh suggestion), so an interrupted and resumed study has the trials of an uninterrupted one. The trials' own numbers (``trial`` in
   trials.parquet) count only evaluated trials, whatever Optuna numbered them.
 - **Never the same setting twice.** A suggestion already evaluated is not a new trial: the sampler
   is asked again (up to ``ASKS`` times, each try a failed Optuna trial marked ``repeat_of``), then
@@ -46,7 +53,8 @@ from sim.experiment.statistics import as_float
 from sim.experiment.sweep import Range, duration_text
 
 STUDY_NAME = "modsim-tune"
-FORMAT = 2  # objectives.json "format": how trials are numbered and asked (a study of another format is not resumed)
+FORMAT = 3  # objectives.json "format": how trials are numbered and asked (a study of another format is not resumed)
+BATCH = 4  # trials asked together and evaluated at once (``--batch``): the trials depend on it, not on the workers
 ASKS = 8  # tries at a setting not yet evaluated before the nearest untried one is taken
 ENUMERABLE = 200_000  # finite spaces up to this many settings are searched for the nearest untried one
 _CONSTRAINT = re.compile(r"\s*([A-Za-z0-9_]+)\s*(<=|>=|<|>)\s*(\S+)\s*")
@@ -324,50 +332,143 @@ def _mean(result: dict, outcome: str) -> float:
 
 def optimize(study, ranges: list[Range], objectives: list[Objective], constraints: list[Constraint], trials: int,
              seed: int, evaluate: Callable[[dict], tuple[list[dict], int]],
-             on_trial: Callable[[], None] = lambda: None) -> None:
-    """Run trials one after another until ``trials`` distinct settings are evaluated (or all there are).
+             on_trial: Callable[[], None] = lambda: None, batch: int = 1,
+             evaluate_many: Callable[[list[dict], Callable[[int, list[dict], int], None]], None] | None = None) -> None:
+    """Run trials, ``batch`` at a time, until ``trials`` distinct settings are evaluated (or all there are).
 
     ``evaluate(values)`` runs the replications of a setting (``--set`` values by path) and returns
-    (the outcomes of each finished replication, how many failed). A setting already evaluated, in
-    this process or before an interruption, is never evaluated again.
+    (the outcomes of each finished replication, how many failed). ``evaluate_many(settings, done)``,
+    when given, runs several settings at once (every replication of every setting on the executor,
+    so that each worker takes the next replication as soon as it is free) and calls
+    ``done(position, outcomes, failed)`` as each setting's replications have all finished; without
+    it the settings are evaluated one after another. A setting already evaluated, in this process
+    or before an interruption, is never evaluated again.
+
+    Batches are deterministic (see ``ask_batch``): trials ``b*batch .. (b+1)*batch-1`` are all asked
+    before any of them is told, so each is asked from the trials of the batches before it, and they are
+    told in trial order; the trials therefore depend on ``batch`` and the seed, never on how many
+    workers ran them or in which order their replications finished.
     """
     import optuna
-    from optuna.trial import TrialState
 
     counted = counted_trials(study)
     tried = {key_of(t.user_attrs["set"]) for t in counted}
     results = _stored_results(study)
     size = space_size(ranges)
-    as_parameter = parameter_objectives(objectives, ranges)
-    by_path = {r.path: r for r in ranges}
+    batch = max(int(batch), 1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         while len(counted) < trials and (size is None or len(tried) < size):
-            number = len(counted)
-            trial, values = _ask(study, ranges, objectives, bool(constraints), seed, number, tried)
-            key = key_of(values)
-            trial.set_user_attr("set", values)
-            if key not in results:
-                result = summarise(*evaluate(values))
-                _check_outcomes(study, trial, result, objectives, constraints, as_parameter)
-                results[key] = result
-            result = results[key]
-            trial.set_user_attr("result", result)  # one write: from here on, an interruption keeps it
-            scores = [by_path[o.outcome].number(values[o.outcome]) if o.outcome in as_parameter
-                      else _mean(result, o.outcome) for o in objectives]
-            violations = [c.violation(_mean(result, c.outcome)) for c in constraints]
+            first = len(counted)
+            stop = min((first // batch + 1) * batch, trials)
+            if size is not None:
+                stop = min(stop, first + size - len(tried))
+            asked = ask_batch(study, ranges, objectives, bool(constraints), seed, range(first, stop), tried)
+            teller = _Teller(study, ranges, objectives, constraints, asked, results, counted, tried, on_trial)
+            todo = list(dict.fromkeys(key for _, _, key in asked if key not in results))
+            settings = [json.loads(key) for key in todo]
+            try:
+                teller.tell_ready()
+                if evaluate_many is None:
+                    for position, values in enumerate(settings):
+                        teller.evaluated(todo[position], *evaluate(values))
+                else:
+                    evaluate_many(settings, lambda position, outs, failed: teller.evaluated(todo[position], outs, failed))
+                teller.tell_ready()
+            except TuneError:
+                teller.abandon()
+                raise
+
+
+class _Teller:
+    """Stores each evaluated setting's result on its trials at once, and tells the batch's trials in order."""
+
+    def __init__(self, study, ranges, objectives, constraints, asked, results, counted, tried, on_trial):
+        self.study, self.ranges, self.objectives, self.constraints = study, ranges, objectives, constraints
+        self.asked, self.results, self.counted, self.tried, self.on_trial = asked, results, counted, tried, on_trial
+        self.as_parameter = parameter_objectives(objectives, ranges)
+        self.by_path = {r.path: r for r in ranges}
+        self.told = 0
+        self.stored: set[int] = set()
+
+    def evaluated(self, key: str, outs: list[dict], failed: int) -> None:
+        """A setting's replications have all finished: check, store on its trials (one write each), tell what can be."""
+        result = summarise(outs, failed)
+        for number, trial, own in self.asked[self.told:]:
+            if own == key:
+                _check_outcomes(self.study, trial, result, self.objectives, self.constraints, self.as_parameter)
+                break
+        self.results[key] = result
+        for number, trial, own in self.asked[self.told:]:
+            if own == key:
+                trial.set_user_attr("result", result)  # from here on, an interruption keeps it
+                self.stored.add(trial._trial_id)
+        self.tell_ready()
+
+    def tell_ready(self) -> None:
+        """Tell, in trial order, every trial of the batch whose result is known and whose predecessors are told."""
+        from optuna.trial import TrialState
+
+        while self.told < len(self.asked) and self.asked[self.told][2] in self.results:
+            number, trial, key = self.asked[self.told]
+            result = self.results[key]
+            values = json.loads(key)
+            if trial._trial_id not in self.stored:  # a result reused from another trial or an earlier process
+                trial.set_user_attr("result", result)
+            scores = [self.by_path[o.outcome].number(values[o.outcome]) if o.outcome in self.as_parameter
+                      else _mean(result, o.outcome) for o in self.objectives]
+            violations = [c.violation(_mean(result, c.outcome)) for c in self.constraints]
             trial.set_user_attr("constraints", violations)
             if hasattr(trial, "set_constraint"):
                 for k, v in enumerate(violations):
                     trial.set_constraint(f"c{k}", v)
             trial.set_user_attr("trial", number)
             if all(math.isfinite(s) for s in scores):
-                study.tell(trial, scores[0] if len(scores) == 1 else scores)
+                self.study.tell(trial, scores[0] if len(scores) == 1 else scores)
             else:
-                study.tell(trial, state=TrialState.FAIL)
-            counted.append(study._storage.get_trial(trial._trial_id))
-            tried.add(key)
-            on_trial()
+                self.study.tell(trial, state=TrialState.FAIL)
+            self.counted.append(self.study._storage.get_trial(trial._trial_id))
+            self.tried.add(key)
+            self.told += 1
+            self.on_trial()
+
+    def abandon(self) -> None:
+        """A user error ends the study: the batch's trials not yet told are failed, never left RUNNING."""
+        from optuna.trial import TrialState
+
+        for _, trial, _ in self.asked[self.told:]:
+            if self.study._storage.get_trial(trial._trial_id).state == TrialState.RUNNING:
+                trial.set_user_attr("interrupted", True)
+                self.study.tell(trial, state=TrialState.FAIL)
+
+
+def ask_batch(study, ranges, objectives, has_constraints: bool, seed: int, numbers: range, tried: set[str]) -> list:
+    """Ask trials ``numbers`` (one batch) before telling any: [(number, Optuna trial, setting key)].
+
+    Each is asked from the trials told before the batch (the samplers read COMPLETE trials only, and
+    none of the batch is told yet) and avoids the settings of the batch's earlier trials. A trial that
+    an interruption cut short after its batch was asked is asked again with the setting stored on it,
+    since the trials of its batch told meanwhile would otherwise change what the sampler suggests.
+    """
+    before = _asked_settings(study)
+    asked, taken = [], set(tried)
+    for number in numbers:
+        trial, values = _ask(study, ranges, objectives, has_constraints, seed, number, taken, before.get(number))
+        key = key_of(values)
+        trial.set_user_attr("asked", number)
+        trial.set_user_attr("set", values)
+        asked.append((number, trial, key))
+        taken.add(key)
+    return asked
+
+
+def _asked_settings(study) -> dict[int, dict]:
+    """Optuna values of the trials asked before an interruption, by trial number (their batch was asked)."""
+    found: dict[int, dict] = {}
+    for t in study.get_trials(deepcopy=False):
+        if "asked" in t.user_attrs and "interrupted" in t.user_attrs and t.params:
+            found.setdefault(int(t.user_attrs["asked"]), dict(t.params))
+    return found
 
 
 def _check_outcomes(study, trial, result: dict, objectives, constraints, as_parameter: set[str]) -> None:
@@ -391,12 +492,19 @@ def _check_outcomes(study, trial, result: dict, objectives, constraints, as_para
             raise TuneError(f"{option}: {name} is not an outcome{hint}")
 
 
-def _ask(study, ranges, objectives, has_constraints: bool, seed: int, number: int, tried: set[str]):
+def _ask(study, ranges, objectives, has_constraints: bool, seed: int, number: int, tried: set[str],
+         fixed: dict | None = None):
     """Ask trial ``number``: a setting not yet tried when the sampler (asked up to ``ASKS`` times) or
-    the space allows, else the sampler's last suggestion (its stored result is then reused)."""
+    the space allows, else the sampler's last suggestion (its stored result is then reused).
+    ``fixed`` (Optuna values) asks exactly that setting: the one an interrupted trial was asked."""
     import optuna
     from optuna.trial import TrialState
 
+    if fixed is not None:
+        sampler = make_sampler(len(objectives), trial_seed(seed, number, 0), has_constraints)
+        study.sampler = optuna.samplers.PartialFixedSampler(fixed, sampler)
+        trial = study.ask()
+        return trial, {r.path: suggest(trial, r) for r in ranges}
     near = None
     for attempt in range(ASKS + 1):
         sampler = make_sampler(len(objectives), trial_seed(seed, number, attempt), has_constraints)

@@ -13,6 +13,7 @@ intervals for means and differences.
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 from typing import Callable
@@ -80,17 +81,25 @@ def build_charts(folder: str | Path, outcomes: list[str] | None = None, strict: 
     return figures
 
 
-def draw_charts(folder: str | Path, outcomes: list[str] | None = None) -> list[Path]:
+def draw_charts(folder: str | Path, outcomes: list[str] | None = None, processes: int = 1) -> list[Path]:
     """Draw every chart the folder allows into ``folder/charts/`` (PNG and SVG); return the files written.
 
-    Charts from an earlier drawing are replaced, so the folder never mixes old and new styles.
+    Charts from an earlier drawing are replaced, so the folder never mixes old and new styles. With
+    ``processes`` above 1 the charts are shared out over that many processes (``sim.plots.parallel``;
+    POSIX, and only while this process runs no other thread): the same files, sooner.
     """
+    import threading
+
     folder = Path(folder)
     charts = folder / "charts"
     if charts.is_dir():
         for old in charts.glob("*"):
             if old.suffix in (".png", ".svg"):
                 old.unlink()
+    if processes > 1 and hasattr(os, "fork") and threading.active_count() == 1:
+        from sim.plots.parallel import draw_parallel
+
+        return draw_parallel(folder, outcomes, BUILDERS, processes)
     written: list[Path] = []
     for name, fig in build_charts(folder, outcomes).items():
         written += save(fig, charts, name)
