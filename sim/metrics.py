@@ -15,6 +15,7 @@ import numpy as np
 
 from sim.experiment.statistics import curve_quantile, kaplan_meier
 from sim.model.content import VIOLATING, views_by
+from sim.model.timeline import TimelineRow
 from sim.service_levels import service_outcomes
 
 OUTCOMES = (
@@ -28,7 +29,7 @@ OUTCOMES = (
     "board_decision_time_median_d", "board_overturns", "recommendations", "recommendations_accepted",
     "recommendations_answered", "recommendation_answer_days_mean", "suspensions",
     "public_figure_suspensions", "retaliation_events", "threats", "staff_expelled", "board_members_barred",
-    "platform_blocks", "deescalations", "grievance_peak", "grievance_at_horizon", "platform_blocked_days", "users_lost", "off_platform_views", "incitement_views", "harm_events",
+    "platform_blocks", "throttles", "migrations", "deescalations", "grievance_peak", "grievance_at_horizon", "platform_blocked_days", "platform_throttled_days", "users_lost", "off_platform_views", "incitement_views", "harm_events",
     "crisis_designations", "crisis_days", "public_figure_restrictions",
 )
 GOVERNANCE_OUTCOMES = (
@@ -56,7 +57,7 @@ def outcome_kind(name: str) -> str:
     return "nonnegative"
 
 
-_DAYS = ("_up_d", "platform_blocked_days", "crisis_days", "board_decision_time_median_d", "recommendation_answer_days_mean")
+_DAYS = ("_up_d", "platform_blocked_days", "platform_throttled_days", "crisis_days", "board_decision_time_median_d", "recommendation_answer_days_mean")
 _HOURS = ("removal_time_", "queue_wait_", "cross_check_wait_")
 
 
@@ -116,42 +117,28 @@ def survival_at(times: np.ndarray, survival: np.ndarray, grid: np.ndarray) -> li
 
 
 def _column(world, name: str) -> np.ndarray:
-    parts = [getattr(b, name) for b in world.batches]
+    parts = [getattr(b, name) for b in world.users.batches]
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
-def _report_owners(world) -> tuple[np.ndarray, np.ndarray]:
-    times, owners = [], []
-    for batch, offset in zip(world.batches, world.offsets):
+def _reports(world) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Every report drawn (times), the post it is of, and its throttle uniform (None without throttle steps)."""
+    users = world.users
+    times, owners, uniforms = [], [], []
+    for batch, offset in zip(users.batches, users.offsets):
         times.append(batch.report_flat)
         owners.append(offset + np.repeat(np.arange(len(batch)), np.diff(batch.report_bounds)))
+        uniforms.append(batch.report_uniforms)
     if not times:
-        return np.zeros(0), np.zeros(0, dtype=np.int64)
-    return np.concatenate(times), np.concatenate(owners)
-
-
-def existing_mask(world, klass: np.ndarray, author: np.ndarray, created: np.ndarray) -> np.ndarray:
-    """Posts that were really published on the platform: not by an account suspended at the time, not
-    while the platform was blocked, not by a leader who had left for other channels."""
-    exists = ~world.enforcer.suspended_at(klass, author, created)
-    for start, end in world.government.blocks:
-        exists &= ~((created >= start) & (created < end))
-    if world.government.migrated_at is not None:
-        exists &= ~(np.isin(klass, world.leaders) & (created >= world.government.migrated_at))
-    return exists
-
-
-def paused_hours(start: np.ndarray, until: np.ndarray, blocks) -> np.ndarray:
-    """Hours of [start, until) during which the platform was blocked (views stop then)."""
-    paused = np.zeros(len(start))
-    for a, b in blocks:
-        paused += np.clip(np.minimum(until, b) - np.maximum(start, a), 0.0, None)
-    return paused
+        return np.zeros(0), np.zeros(0, dtype=np.int64), None
+    thinned = users.thins_reports and all(u is not None for u in uniforms)
+    return np.concatenate(times), np.concatenate(owners), np.concatenate(uniforms) if thinned else None
 
 
 def off_platform_views(world) -> float:
     """Expected views of the leader's posts on other channels after he left the platform."""
-    moved = world.government.migrated_at
+    platform = world.platform
+    moved = platform.migrated_at
     if moved is None:
         return 0.0
     span = world.horizon - moved
@@ -160,34 +147,34 @@ def off_platform_views(world) -> float:
         spec = world.classes[index].spec
         rate = spec.count * spec.posts_per_day / 24.0
         tau = spec.view_decay
-        total += rate * spec.reach_mean * world.government.audience_share * (span - tau * -np.expm1(-span / tau))
+        total += rate * spec.reach_mean * platform.audience_share * (span - tau * -np.expm1(-span / tau))
     return float(total)
 
 
 def collect(world) -> Replication:
     """Turn a finished world into outcomes, daily series and tracked timelines."""
     horizon = world.horizon
+    platform = world.platform
     created = _column(world, "created")
     kind = _column(world, "kind")
     reach, decay, severity = _column(world, "reach"), _column(world, "decay"), _column(world, "severity")
-    exists = existing_mask(world, _column(world, "klass"), _column(world, "author"), created)
+    exists = platform.existing_mask(_column(world, "klass"), _column(world, "author"), created)
     removed_at = np.fromiter(world.removed_at, dtype=float, count=len(created))
     end = np.minimum(removed_at, horizon)
     violating = (kind == VIOLATING) & exists
-    blocks = world.government.blocks
-    views = views_by(end - created - paused_hours(created, end, blocks), reach, decay)
+    views = views_by(end - created - platform.lost_hours(created, end), reach, decay)
     duration, observed = (end - created)[violating], (removed_at <= horizon)[violating]
     removal = kaplan_meier(duration, observed)  # times up of violating posts, removal the event
 
-    report_times, owners = _report_owners(world)
+    report_times, owners, report_uniforms = _reports(world)
     filed = (report_times < end[owners]) & exists[owners] if len(owners) else np.zeros(0, dtype=bool)
-    for a, b in blocks:
-        filed &= ~((report_times >= a) & (report_times < b))
+    filed &= platform.report_mask(report_times, report_uniforms)
 
+    first_line, cross_check, take_down, enforcer = world.first_line, world.cross_check, world.take_down, world.enforcer
     waits = np.concatenate([np.asarray(p.waits, dtype=float) for p in world.pools])
     wait_severity = severity[np.concatenate([np.asarray(p.wait_posts, dtype=np.int64) for p in world.pools])]
     staffed = sum(p.staffed_hours() for p in world.pools)
-    counts = world.counts
+    counts = first_line.counts
     outcomes = {
         "removal_time_median_h": curve_quantile(*removal, 0.5),
         "removal_time_p90_h": curve_quantile(*removal, 0.9),
@@ -195,10 +182,10 @@ def collect(world) -> Replication:
         "violating_posts": float(violating.sum()),
         "violating_views": float(views[violating].sum()),
         "severity_weighted_views": float((views * severity)[violating].sum()),
-        "wrongful_removals": float(counts["wrongful_removals"]),
-        "opposition_wrongful_removals": float(counts["opposition_wrongful_removals"]),
-        "false_keeps": float(counts["false_keeps"]),
-        "newsworthy_keeps": float(counts["newsworthy_keeps"]),
+        "wrongful_removals": float(take_down.wrongful_removals),
+        "opposition_wrongful_removals": float(take_down.opposition_wrongful_removals),
+        "false_keeps": float(counts["false_keeps"] + cross_check.false_keeps),
+        "newsworthy_keeps": float(cross_check.newsworthy_keeps),
         "queue_wait_mean_h": float(waits.mean()) if len(waits) else float("nan"),
         **service_outcomes(world.pools, horizon, severity, _column(world, "category"), world.categories,
                            world.scenario.outcomes.deadlines),
@@ -209,7 +196,7 @@ def collect(world) -> Replication:
         "reviewer_utilization": float(sum(p.work for p in world.pools) / staffed) if staffed else float("nan"),
         **{f"reviewer_utilization_{p.name}": p.work / p.staffed_hours() if p.staffed_hours() else float("nan")
            for p in world.pools},
-        "backlog_max": float(world.backlog_max),
+        "backlog_max": float(first_line.backlog_max),
         **{f"backlog_max_{p.name}": float(p.queue.peak) for p in world.pools},
         "reports_filed": float(filed.sum()),
         "tickets": float(counts["tickets"]),
@@ -217,25 +204,59 @@ def collect(world) -> Replication:
         # only when later reports open reviews (review.duplicates other than boost)
         **({"duplicate_reviews": float(counts["duplicate_reviews"])} if "duplicate_reviews" in counts else {}),
         "reports_auto_closed": float(counts["reports_auto_closed"]),
-        "cross_check_reviews": float(counts["cross_check_reviews"]),
-        "cross_check_wait_mean_h": float(np.mean(world.cross_check.waits)) if world.cross_check.waits else float("nan"),
-        "strikes_issued": float(world.enforcer.strikes_issued),
-        "restrictions_issued": float(world.enforcer.restrictions_issued),
-        "restrictions_waived": float(world.enforcer.waived),
+        "cross_check_reviews": float(cross_check.reviews),
+        "cross_check_wait_mean_h": float(np.mean(cross_check.pool.waits)) if cross_check.pool.waits else float("nan"),
+        "strikes_issued": float(enforcer.strikes_issued),
+        "restrictions_issued": float(enforcer.restrictions_issued),
+        "restrictions_waived": float(enforcer.waived),
     }
-    government, board = world.government, world.board
-    years = horizon / (365.25 * 24)
-    background = world.streams.get("board/background")
-    bg_appeals = background.poisson(world.scenario.board.background_appeals_per_year * years)
-    bg_cases = min(background.binomial(bg_appeals, board.base_selection()) if bg_appeals else 0,
-                   max(int(world.scenario.board.capacity_per_year * years) - len(board.selected_at), 0))
-    board_appeals = board.appeals + bg_appeals
-    board_cases = len(board.selected_at) + bg_cases
+    outcomes.update(_oversight_outcomes(world))
     incitement_ids = [world.categories[c] for c in world.scenario.harm.categories if c in world.categories]
     incitement = violating & np.isin(_column(world, "category"), incitement_ids)
-    incitement_daily = daily_views(created[incitement], end[incitement], reach[incitement], decay[incitement],
-                                   horizon, blocks)
     outcomes.update({
+        "platform_blocked_days": platform.blocked_hours(horizon) / 24.0,
+        "platform_throttled_days": platform.throttled_hours(horizon) / 24.0,
+        "users_lost": float(platform.users_lost),
+        "off_platform_views": off_platform_views(world),
+        "incitement_views": float(views[incitement].sum()),
+        "harm_events": world.harm.total,
+        "crisis_designations": float(len(world.crisis.periods)),
+        "crisis_days": world.crisis.days(horizon),
+        "public_figure_restrictions": float(enforcer.public_figure_restrictions),
+    })
+    series = dict(world.series)
+    lost = platform.lost_hours
+    series["live_violating_views"] = daily_views(created[violating], end[violating], reach[violating],
+                                                 decay[violating], horizon, lost)
+    series["live_incitement_views"] = daily_views(created[incitement], end[incitement], reach[incitement],
+                                                  decay[incitement], horizon, lost)
+    timeline = list(world.timeline.rows)
+    for pid, name in world.tracked_ids.items():
+        up = float(end[pid] - created[pid])
+        outcomes[f"tracked_{name}_up_d"] = up / 24.0
+        outcomes[f"tracked_{name}_removed"] = float(removed_at[pid] <= horizon)
+        outcomes[f"tracked_{name}_views"] = float(views[pid])
+        for t in report_times[(owners == pid) & filed]:
+            timeline.append(TimelineRow(name, float(t), "report", "user report"))
+        if removed_at[pid] > horizon:
+            timeline.append(TimelineRow(name, horizon, "up_at_horizon", f"{views[pid]:,.0f} views"))
+    timeline.sort(key=lambda row: (row.subject, row.time))
+    survival = survival_at(*removal, survival_grid(horizon))
+    return Replication(outcomes=outcomes, series=series, timeline=timeline, survival=survival)
+
+
+def _oversight_outcomes(world) -> dict[str, float]:
+    """Appeals, the board (with the appeals from the rest of the world competing for it) and the government."""
+    horizon = world.horizon
+    board, spec = world.board, world.scenario.board
+    years = horizon / (365.25 * 24)
+    background = world.streams.get("board/background")
+    bg_appeals = background.poisson(spec.background_appeals_per_year * years)
+    bg_cases = min(background.binomial(bg_appeals, board.base_selection()) if bg_appeals else 0,
+                   max(int(spec.capacity_per_year * years) - len(board.selected_at), 0))
+    board_appeals = board.appeals + bg_appeals
+    board_cases = len(board.selected_at) + bg_cases
+    return {
         "appeals": float(world.appeals.filed),
         "appeal_reversals": float(world.appeals.reversals),
         "board_appeals": float(board_appeals),
@@ -248,46 +269,14 @@ def collect(world) -> Replication:
         "recommendations_answered": float(len(board.answer_days)),
         "recommendation_answer_days_mean": float(np.mean(board.answer_days)) if board.answer_days else float("nan"),
         "suspensions": float(world.enforcer.suspensions),
-        "public_figure_suspensions": float(world.public_figure_suspensions),
-        "retaliation_events": float(government.counts["steps"]),
-        "threats": float(government.counts["threats"]),
-        "staff_expelled": float(government.counts["staff_expelled"]),
-        "board_members_barred": float(government.counts["board_members_barred"]),
-        "platform_blocks": float(government.counts["platform_blocks"]),
-        "deescalations": float(government.counts["deescalations"]),
-        "grievance_peak": float(government.peak),
-        "grievance_at_horizon": float(government.grievance(horizon)),
-        **{f"days_at_rung_{kind}": days for kind, days in government.days_at_rungs(horizon).items()},
-        "platform_blocked_days": government.blocked_hours(horizon) / 24.0,
-        "users_lost": float(world.users_lost),
-        "off_platform_views": off_platform_views(world),
-        "incitement_views": float(views[incitement].sum()),
-        "harm_events": world.harm.total,
-        "crisis_designations": float(len(world.crisis.periods)),
-        "crisis_days": world.crisis.days(horizon),
-        "public_figure_restrictions": float(world.enforcer.public_figure_restrictions),
-    })
-    series = dict(world.series)
-    series["live_violating_views"] = daily_views(created[violating], end[violating], reach[violating],
-                                                 decay[violating], horizon, blocks)
-    series["live_incitement_views"] = incitement_daily
-    timeline = list(world.timeline)
-    for pid, name in world.tracked_ids.items():
-        up = float(end[pid] - created[pid])
-        outcomes[f"tracked_{name}_up_d"] = up / 24.0
-        outcomes[f"tracked_{name}_removed"] = float(removed_at[pid] <= horizon)
-        outcomes[f"tracked_{name}_views"] = float(views[pid])
-        for t in report_times[(owners == pid) & filed]:
-            timeline.append((name, float(t), "report", "user report"))
-        if removed_at[pid] > horizon:
-            timeline.append((name, horizon, "up_at_horizon", f"{views[pid]:,.0f} views"))
-    timeline.sort(key=lambda row: (row[0], row[1]))
-    survival = survival_at(*removal, survival_grid(horizon))
-    return Replication(outcomes=outcomes, series=series, timeline=timeline, survival=survival)
+        "public_figure_suspensions": float(world.take_down.public_figure_suspensions),
+        **world.government.record(horizon),
+    }
 
 
-def daily_views(created, end, reach, decay, horizon: float, blocks=()) -> list[float]:
-    """Views of the given posts in each simulated day while they were up (none while the platform is blocked)."""
+def daily_views(created, end, reach, decay, horizon: float, lost_hours=None) -> list[float]:
+    """Views of the given posts in each simulated day while they were up; `lost_hours(start, until)` gives the hours
+    without views (the platform blocked or throttled: ``Platform.lost_hours``; none when omitted)."""
     days = int(np.ceil(horizon / 24.0))
     if not (reach > 0).any():
         return [0.0] * days
@@ -307,7 +296,8 @@ def daily_views(created, end, reach, decay, horizon: float, blocks=()) -> list[f
         live = live[end[live] > (d - 1) * 24.0]
         c, r, k = created[live], reach[live], decay[live]
         until = np.minimum(end[live], cut)
-        cumulative = views_by(until - c - paused_hours(c, until, blocks), r, k)
+        age = until - c if lost_hours is None else until - c - lost_hours(c, until)
+        cumulative = views_by(age, r, k)
         totals.append(float((cumulative - previous[live]).sum()))
         previous[live] = cumulative
         live = live[cumulative < r]

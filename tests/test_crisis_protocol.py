@@ -21,7 +21,7 @@ import simpy
 from sim import load_scenario, run
 from sim.experiment.statistics import paired_difference_ci
 from sim.metrics import OUTCOMES, collect
-from sim.model.enforcement import CrisisProtocolActor
+from sim.model.crisis import CrisisProtocolActor
 from sim.model.streams import Streams, replication_seed
 from sim.model.world import World
 from sim.scenario.schema import CrisisProtocol, Harm
@@ -139,7 +139,7 @@ def test_public_figures_are_restricted_by_the_tiers_only_in_a_crisis():
     removed = ["review.cross_check.accounts=[]", "review.newsworthiness.accounts=[]",
                "accounts.leader.violations=[{category: violence_incitement, severity: 4, probability: 0.02}]"]
     crisis = world_of(tiers, "crisis_protocol.violence_above_baseline=true", *removed)
-    leader = [(k, v) for k, v in crisis.enforcer.suspended.items() if k[0] in crisis.leaders]
+    leader = [(k, v) for k, v in crisis.platform.suspended.items() if k[0] in crisis.leaders]
     assert leader, "the leader's removed posts restrict him in a crisis"
     (_, intervals), = leader
     month, two_years = 365.25 / 12 * DAY, 2 * 365.25 * DAY
@@ -149,7 +149,7 @@ def test_public_figures_are_restricted_by_the_tiers_only_in_a_crisis():
     assert record.outcomes["public_figure_restrictions"] == len(intervals)
     assert record.outcomes["crisis_designations"] == 1 and record.outcomes["crisis_days"] == pytest.approx(200)
     calm = world_of(tiers, *removed)
-    assert not [k for k in calm.enforcer.suspended if k[0] in calm.leaders]
+    assert not [k for k in calm.platform.suspended if k[0] in calm.leaders]
     assert calm.enforcer.waived > 0 and collect(calm).outcomes["public_figure_restrictions"] == 0
 
 
@@ -162,7 +162,7 @@ def test_the_answer_to_the_board_is_judged_under_the_designation():
     assert designated.board.accepted > 0 and designated.board.acceptance()[0] > 0.99
     # An accepted recommendation does not itself designate a crisis.
     follows = world_of("board.platform.follow_recommendations=true")
-    assert follows.public_figure_suspensions > 0 and follows.crisis.periods == []
+    assert follows.take_down.public_figure_suspensions > 0 and follows.crisis.periods == []
 
 
 def test_tiers_must_increase():

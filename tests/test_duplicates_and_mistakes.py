@@ -21,7 +21,8 @@ from scipy import integrate
 
 from sim import load_scenario, run
 from sim.errors import ScenarioError
-from sim.model.review import beta_error
+from sim.model.first_line import FirstLine
+from sim.model.tickets import beta_error
 from sim.model.streams import Streams, replication_seed
 from sim.model.world import World
 
@@ -136,11 +137,12 @@ def test_the_new_keys_default_to_todays_behaviour_and_round_trip():
 def test_with_the_features_off_the_first_line_decision_is_the_plain_one():
     """Nothing is added per ticket when the features are off: the world keeps the plain decision and paths."""
     world = World(load_scenario(BASELINE, [SHORT]), Streams(replication_seed(1, 0)))
-    assert all(pool.decide.__func__ is World._decide_first_line for pool in world.pools)
-    assert world._follow_reports.__func__ is World._schedule_next_report
-    assert "remove" not in vars(world) and not world.per_post_errors and world._first_line is None
+    assert all(pool.decide.__func__ is FirstLine._decide for pool in world.pools)
+    assert world.first_line._follow_reports.__func__ is FirstLine._schedule_next_report
+    assert world.first_line.remove == world.take_down.remove
+    assert not world.per_post_errors and world.first_line._first_line is None
     on = World(load_scenario(BASELINE, [SHORT, "review.duplicates=review_each"]), Streams(replication_seed(1, 0)))
-    assert all(pool.decide.__func__ is World._decide_first_line_general for pool in on.pools)
+    assert all(pool.decide.__func__ is FirstLine._decide_general for pool in on.pools)
 
 
 # --- duplicate reports ---------------------------------------------------------------------------
@@ -161,11 +163,11 @@ def test_review_until_one_is_boost():
 def test_review_each_reviews_every_report_until_the_removal(policy):
     boost = world_of(BASELINE, SHORT, f"review.policy={policy}")
     each = world_of(BASELINE, SHORT, f"review.policy={policy}", "review.duplicates=review_each")
-    opened = each.counts["tickets"] - boost.counts["tickets"]  # the first tickets are the same posts'
-    assert opened > 50 and 0 < each.counts["duplicate_reviews"] <= opened
+    opened = each.first_line.counts["tickets"] - boost.first_line.counts["tickets"]  # the first tickets are the same posts'
+    assert opened > 50 and 0 < each.first_line.counts["duplicate_reviews"] <= opened
     assert sum(p.work for p in each.pools) > sum(p.work for p in boost.pools)  # each review takes a handling time
     assert sum(len(p.waits) for p in each.pools) > sum(len(p.waits) for p in boost.pools)
-    for post, tickets in each._first_line.items():
+    for post, tickets in each.first_line._first_line.items():
         removed = each.removed_at[post]
         assert not tickets[0].duplicate and all(t.duplicate for t in tickets[1:])
         assert all(t.entered <= removed for t in tickets)  # no report opens a review once the post is down
@@ -175,11 +177,11 @@ def test_review_each_reviews_every_report_until_the_removal(policy):
 
 def test_review_until_caps_the_first_line_tickets_of_a_post():
     world = world_of(BASELINE, SHORT, "review.duplicates={review_until: 3}")
-    sizes = [len(tickets) for tickets in world._first_line.values()]
-    assert max(sizes) == 3 and world.counts["duplicate_reviews"] > 0
+    sizes = [len(tickets) for tickets in world.first_line._first_line.values()]
+    assert max(sizes) == 3 and world.first_line.counts["duplicate_reviews"] > 0
     each = world_of(BASELINE, SHORT, "review.duplicates=review_each")
-    assert max(len(tickets) for tickets in each._first_line.values()) > 3
-    assert world.counts["duplicate_reviews"] < each.counts["duplicate_reviews"]
+    assert max(len(tickets) for tickets in each.first_line._first_line.values()) > 3
+    assert world.first_line.counts["duplicate_reviews"] < each.first_line.counts["duplicate_reviews"]
 
 
 LAWFUL = ("scripted_posts=[{name: rumour, account: ordinary, at: 2023-01-02, category: hate_speech, violating: false, "
@@ -244,14 +246,13 @@ def agreement_world(tmp_path, *sets: str, seed: int = 1):
     path.write_text(AGREEMENT)
     world = World(load_scenario(path, sets), Streams(replication_seed(seed, 0)))
     decisions = []
-    decide = world.appeals.decide
+    decided = world.appeals.decided
 
-    def record(ticket):
-        before = world.appeals.reversals
-        decide(ticket)
-        decisions.append(world.appeals.reversals == before)
+    def record(ticket, reversed_):
+        decisions.append(not reversed_)
+        decided(ticket, reversed_)
 
-    world.appeals.decide = record
+    world.appeals.decided = record
     world.run()
     return world, decisions
 
@@ -265,9 +266,9 @@ def repeat_share(m0: float, m1: float, k: float) -> float:
 @pytest.mark.parametrize("agreement", [1e6, 1.0])
 def test_the_false_keep_rate_is_the_pools_whatever_the_agreement(tmp_path, agreement):
     world, decisions = agreement_world(tmp_path, f"review.agreement={agreement}")
-    first_line = world.counts["reviews"] - len(decisions)
+    first_line = world.first_line.counts["reviews"] - len(decisions)
     assert first_line > 10_000
-    assert within(world.counts["false_keeps"], first_line, 0.2)
+    assert within(world.first_line.counts["false_keeps"], first_line, 0.2)
 
 
 def test_a_large_concentration_is_independent_errors(tmp_path):
@@ -297,7 +298,7 @@ def test_cross_check_uses_the_posts_difficulty_too(tmp_path, agreement):
     ones, so experts keep fewer of them than their own rate (0.2) says; with a large concentration, exactly it."""
     world, _ = agreement_world(tmp_path, f"review.agreement={agreement}", "review.cross_check.accounts=[users]",
                                "appeals.reporter_probability=0")
-    reviews = world.counts["cross_check_reviews"]
+    reviews = world.cross_check.reviews
     kept = reviews - sum(1 for at in world.removed_at if at != math.inf)
     joint, _ = integrate.quad(lambda v: (1 - beta_error(0.2, agreement, v)) * beta_error(0.2, agreement, v), 0, 1,
                               limit=200)
@@ -340,5 +341,5 @@ def test_the_new_paths_leave_no_cyclic_garbage():
     finally:
         gc.set_debug(0)
         gc.garbage.clear()
-    assert world.counts["duplicate_reviews"] > 0
+    assert world.first_line.counts["duplicate_reviews"] > 0
     assert found == 0, f"the run made cyclic garbage: {kinds}"

@@ -10,11 +10,10 @@ import numpy as np
 import pytest
 import simpy
 
-from sim.model.chains import CHUNK, ArrivalChain, DeadlineChain
-from sim.model.enforcement import Enforcer
+from sim.model.chains import CHUNK, ArrivalChain, DeadlineChain, schedule_triggered, succeeded_event
+from sim.model.platform import Platform
 from sim.model.streams import Streams, replication_seed
-from sim.model.world import World, run_until
-from sim.scenario.schema import Enforcement
+from sim.model.world import World
 from tests.conftest import ROOT
 
 
@@ -103,22 +102,22 @@ def test_deadline_chain_runs_in_the_order_of_separate_timeouts():
 
 def test_suspension_lookup_agrees_with_a_scan_of_the_intervals():
     rng = np.random.default_rng(5)
-    enforcer = Enforcer(Enforcement())
+    platform = Platform([], 0)
     intervals: dict[tuple[int, int], list[tuple[float, float]]] = {}
     now = 0.0
     for _ in range(400):
         now += rng.exponential(5.0)
         account = (int(rng.integers(0, 3)), int(rng.integers(0, 6)))
         hours = float(rng.choice([24.0, 72.0, 720.0, 1.0]))
-        enforcer.suspend(account, now, hours)
+        platform.suspend(account, now, hours)
         intervals.setdefault(account, []).append((now, now + hours))
     klass, author = rng.integers(0, 4, 5000), rng.integers(0, 7, 5000)
     at = rng.uniform(-10, now + 100, 5000)
     scan = np.array([any(a <= t < b for a, b in intervals.get((int(k), int(u)), ()))
                      for k, u, t in zip(klass, author, at)])
     assert 0 < scan.sum() < len(scan)
-    assert (enforcer.suspended_at(klass, author, at) == scan).all()
-    assert [enforcer.is_suspended((int(k), int(u)), t) for k, u, t in zip(klass, author, at)] == scan.tolist()
+    assert (platform.suspended_at(klass, author, at) == scan).all()
+    assert [platform.is_suspended((int(k), int(u)), t) for k, u, t in zip(klass, author, at)] == scan.tolist()
 
 
 @pytest.mark.parametrize("path", ["tests/scenarios/mini_case.yaml", "scenarios/cambodia_2023.yaml"])
@@ -135,39 +134,39 @@ def test_a_run_leaves_no_cyclic_garbage(path):
     finally:
         gc.set_debug(0)
         gc.garbage.clear()
-    assert world.counts["tickets"] > 100
+    assert world.first_line.counts["tickets"] > 100
     assert found == 0, f"the run made cyclic garbage: {kinds}"
     assert gc.isenabled()
 
 
-def test_run_until_is_simpy_run_until():
-    """The world's own loop runs the same events as Environment.run(until=...), stops at the same point
-    (events at the horizon itself are left), and still raises what a process raised."""
+def test_a_reused_review_event_runs_where_a_timeout_would():
+    """schedule_triggered (a review's event, used again for the next review) puts it on the heap with the key
+    env.timeout would give it: under env.run, the same events in the same order as with timeouts."""
 
-    def simulate(run) -> tuple[list, float]:
+    def simulate(reuse: bool) -> list:
         env, log = simpy.Environment(), []
-        for t in [0.0, 1.0, 2.5, 2.5, 4.0, 5.0, 7.0]:
-            env.timeout(t, t).callbacks.append(lambda ev: log.append((env.now, ev.value)))
+        spare = succeeded_event(env)
 
-        def ticker():
-            while True:
-                log.append((env.now, "tick"))
-                yield env.timeout(1.0)
+        def finish(event):
+            log.append((env.now, event.value))
+            if event.value < 6:
+                start(event.value + 1, event)
 
-        env.process(ticker())
-        run(env, 5.0)
-        return log, env.now
+        def start(k, event=None):
+            if reuse:
+                schedule_triggered(event or spare, k, [finish], env.now + 1.5)
+            else:
+                env.timeout(1.5, k).callbacks.append(finish)
 
-    expected = simulate(lambda env, h: env.run(until=h))
-    assert simulate(run_until) == expected
-    assert expected[1] == 5.0 and (5.0, 5.0) not in expected[0]
+        def other():
+            for t in range(8):
+                log.append((env.now, f"tick{t}"))
+                yield env.timeout(1.5 if t % 2 else 0.75)
 
-    env = simpy.Environment()
+        env.process(other())
+        start(0)
+        env.run(until=8.0)
+        return log
 
-    def failing():
-        yield env.timeout(1.0)
-        raise KeyError("broken")
-
-    env.process(failing())
-    with pytest.raises(KeyError, match="broken"):
-        run_until(env, 3.0)
+    assert simulate(True) == simulate(False)
+    assert len(simulate(True)) > 10

@@ -15,7 +15,7 @@ import pytest
 
 from sim import load_scenario, run
 from sim.experiment.statistics import km_quantile
-from sim.metrics import collect, existing_mask
+from sim.metrics import collect
 from sim.model.content import VIOLATING
 from sim.model.streams import Streams, replication_seed
 from sim.model.world import World
@@ -31,10 +31,10 @@ def world_of(*sets: str, seed: int = 1, index: int = 0) -> World:
 
 
 def leader_posts(world: World):
-    created = np.concatenate([b.created for b in world.batches])
-    klass = np.concatenate([b.klass for b in world.batches])
-    author = np.concatenate([b.author for b in world.batches])
-    exists = existing_mask(world, klass, author, created)
+    created = np.concatenate([b.created for b in world.users.batches])
+    klass = np.concatenate([b.klass for b in world.users.batches])
+    author = np.concatenate([b.author for b in world.users.batches])
+    exists = world.platform.existing_mask(klass, author, created)
     leader = np.isin(klass, world.leaders)
     return created[leader], exists[leader]
 
@@ -44,13 +44,13 @@ BLOCK = "government.ladder=[{kind: block, threshold: 1, probability: 1, delay: 1
 
 def test_block_stops_posting_reports_and_views():
     world = world_of(BLOCK)
-    assert len(world.government.blocks) == 1
-    start, end = world.government.blocks[0]
+    assert len(world.platform.blocks) == 1
+    start, end = world.platform.blocks[0]
     assert end - start == pytest.approx(30 * 24)
-    created = np.concatenate([b.created for b in world.batches])
-    klass = np.concatenate([b.klass for b in world.batches])
-    author = np.concatenate([b.author for b in world.batches])
-    exists = existing_mask(world, klass, author, created)
+    created = np.concatenate([b.created for b in world.users.batches])
+    klass = np.concatenate([b.klass for b in world.users.batches])
+    author = np.concatenate([b.author for b in world.users.batches])
+    exists = world.platform.existing_mask(klass, author, created)
     during = (created >= start) & (created < end)
     assert during.sum() > 0 and not exists[during].any()
     record = collect(world)
@@ -65,22 +65,22 @@ def test_block_stops_posting_reports_and_views():
 def test_users_lost_thin_later_posting():
     blocked = world_of(BLOCK.replace("user_loss: 0.1", "user_loss: 0.5"))
     open_ = world_of()
-    start, end = blocked.government.blocks[0]
-    after_blocked = sum(((b.created >= end) & (b.klass == 0)).sum() for b in blocked.batches)
-    after_open = sum(((b.created >= end) & (b.klass == 0)).sum() for b in open_.batches)
+    start, end = blocked.platform.blocks[0]
+    after_blocked = sum(((b.created >= end) & (b.klass == 0)).sum() for b in blocked.users.batches)
+    after_open = sum(((b.created >= end) & (b.klass == 0)).sum() for b in open_.users.batches)
     assert after_blocked < 0.7 * after_open
 
 
 def test_accepted_suspension_stops_the_leaders_posts_and_raises_grievance():
     world = world_of("board.platform.follow_recommendations=true", "accounts.leader.benign_report_rate=0.5")
-    assert world.public_figure_suspensions >= 1
-    (account, intervals), = [(k, v) for k, v in world.enforcer.suspended.items() if k[0] in world.leaders]
+    assert world.take_down.public_figure_suspensions >= 1
+    (account, intervals), = [(k, v) for k, v in world.platform.suspended.items() if k[0] in world.leaders]
     start, end = intervals[0]
     assert end - start == pytest.approx(6 * 365.25 / 12 * 24)
     created, exists = leader_posts(world)
     during = (created >= start) & (created < min(end, world.horizon))
     assert during.sum() > 0 and not exists[during].any()
-    assert exists[created < start].all() or not world.government.blocks
+    assert exists[created < start].all() or not world.platform.blocks
     declined = world_of("accounts.leader.benign_report_rate=0.5")
     day = int(start // 24) + 1
     assert world.series["grievance"][day] > declined.series["grievance"][day] + 3
@@ -88,9 +88,9 @@ def test_accepted_suspension_stops_the_leaders_posts_and_raises_grievance():
 
 def test_declined_recommendation_deescalates():
     world = world_of()
-    events = [e for _, _, e, _ in world.timeline]
+    events = [e for _, _, e, _ in world.timeline.rows]
     assert "recommendation_answer" in events and "gov_deescalation" in events
-    answer = next(t for _, t, e, d in world.timeline if e == "recommendation_answer")
+    answer = next(t for _, t, e, d in world.timeline.rows if e == "recommendation_answer")
     before = world.government.grievance(answer - 1e-6)
     assert world.government.grievance(answer) < before  # dropped by the de-escalation
 
@@ -106,7 +106,7 @@ def test_expedited_board_decides_sooner():
 def test_migration_moves_exposure_off_the_platform():
     migrate = "government.ladder=[{kind: migrate, threshold: 1, probability: 1, delay: 1d, audience_share: 0.3}]"
     world = world_of(migrate, "accounts.leader.benign_report_rate=0.5")
-    moved = world.government.migrated_at
+    moved = world.platform.migrated_at
     assert moved is not None
     created, exists = leader_posts(world)
     assert not exists[created >= moved].any() and exists[created < moved].all()
@@ -129,7 +129,7 @@ def test_public_figures_are_not_restricted_without_a_crisis():
     ladder = "enforcement.ladder=[{strikes: 1, restriction: suspension, duration: 30d}]"
     world = world_of(ladder, "review.cross_check.accounts=[]", "review.newsworthiness.accounts=[]")
     assert world.enforcer.waived > 0
-    assert not [k for k in world.enforcer.suspended if k[0] in world.leaders]
+    assert not [k for k in world.platform.suspended if k[0] in world.leaders]
 
 
 def test_author_appeal_restores_a_wrongful_removal():
@@ -141,9 +141,9 @@ def test_author_appeal_restores_a_wrongful_removal():
 
 def record_wrongful_restored(world: World) -> bool:
     """Fewer lawful posts are down at the horizon than were ever wrongly removed: reversals put some back up."""
-    kind = np.concatenate([b.kind for b in world.batches])
+    kind = np.concatenate([b.kind for b in world.users.batches])
     lawful_still_down = sum(1 for pid, at in enumerate(world.removed_at) if at != math.inf and kind[pid] != VIOLATING)
-    return lawful_still_down < world.counts["wrongful_removals"]
+    return lawful_still_down < world.take_down.wrongful_removals
 
 
 def test_harm_grows_with_incitement_exposure():

@@ -16,7 +16,9 @@ from sim.cli import app
 from sim.experiment.statistics import mean_ci
 from sim.metrics import daily_views
 from sim.model.content import views_by
-from sim.model.review import FLOAT_FIELDS, INT_FIELDS, ReviewQueue, Ticket, make_policy
+from sim.model.policies import POLICIES
+from sim.model.review import ReviewQueue
+from sim.model.tickets import FLOAT_FIELDS, INT_FIELDS, Ticket
 from tests.conftest import SCENARIOS
 
 
@@ -44,9 +46,13 @@ def _ticket(i, severity, reach=1000.0, created=0.0, decay=10.0, p=0.5, reports=N
                   sorted(reports or []), None, entered=0.0)
 
 
+def _policy(name):
+    return next(kind for kind in POLICIES if kind.model_fields["kind"].default == name)()
+
+
 def _order(policy_name, tickets, boost=0.25):
     env = simpy.Environment()
-    queue = ReviewQueue(env, make_policy(policy_name, boost))
+    queue = ReviewQueue(env, _policy(policy_name), boost)
     for t in tickets:
         queue.push(t)
     order = []
@@ -77,7 +83,7 @@ def test_expected_harm_weighs_severity_views_and_probability():
 
 def test_duplicate_reports_raise_priority_not_load():
     env = simpy.Environment()
-    queue = ReviewQueue(env, make_policy("severity", 1.0))
+    queue = ReviewQueue(env, _policy("severity"), 1.0)
     quiet, reported = _ticket(0, 2), _ticket(1, 2, reports=[0.0, 1.0, 2.0])
     queue.push(quiet)
     queue.push(reported)

@@ -1,4 +1,12 @@
-"""Event chains: many timed items behind one entry on SimPy's heap.
+"""Event chains: many timed items behind one entry on SimPy's heap. The one module that touches SimPy's internals.
+
+Everything else in the model uses SimPy's public API (processes, timeouts, ``env.run``). The hot
+path (posts entering review, reviews ending, auto-close timers) is the exception, because it is
+where the time goes: a Cambodia year has about a million of these events. Its tricks live here and
+only here, and rely on SimPy 4's event queue (``env._queue`` of ``(time, priority, id, event)``,
+``env._eid``, an event's ``_ok``/``_value``): ``pyproject.toml`` bounds ``simpy`` below 5, and
+tests/test_event_chains.py checks that chains give the same events in the same order as one
+timeout per item would under ``env.run``.
 
 A day's batch can hold tens of thousands of posts that will enter review over the following
 days, and every reported post sets an auto-close timer a week ahead. A timeout for each would
@@ -22,6 +30,27 @@ from simpy import Environment
 from simpy.events import NORMAL, Event
 
 CHUNK = 256
+
+
+def drop_pending(env: Environment) -> None:
+    """Forget the events still scheduled after the run stopped: they refer to the actors that made them, which
+    refer to the environment, and only the cycle collector would free them otherwise."""
+    env._queue.clear()
+
+
+def succeeded_event(env: Environment) -> Event:
+    """An event already marked as succeeded, to be put on the heap by ``schedule_triggered`` (again and again)."""
+    event = Event(env)
+    event._ok = True
+    return event
+
+
+def schedule_triggered(event: Event, value: Any, callbacks: list, time: float) -> None:
+    """Put a succeeded event on the heap at `time` with `value`, as ``env.timeout(time - now, value)`` would (the
+    same key: time, NORMAL, the next event id), without making a new event: the reviewer pools' reviews."""
+    event._value = value
+    event.callbacks = callbacks
+    heappush(event.env._queue, (time, NORMAL, next(event.env._eid), event))
 
 
 class _Chain:

@@ -21,6 +21,14 @@ from sim.scenario.schema import AccountClass, HandlingTime, ScriptedPost
 # What kind of entity a post is.
 VIOLATING, BENIGN_REPORTED, BENIGN_FLAGGED, BENIGN_GOVERNMENT = 0, 1, 2, 3
 
+# The columns of PostBatch.uniforms, each the uniform that decides one step of the post's way: the classifier's
+# flag (and score), the first-line review, the cross-check review, the newsworthiness allowance, a trusted
+# flagger's find, the government's flag.
+U_CLASSIFIER, U_REVIEW, U_CROSS_CHECK, U_NEWSWORTHY, U_TRUSTED, U_GOVERNMENT = range(6)
+# The columns of the appeal draws: whether an appeal is filed, then (PostBatch.appeal_uniforms, from column 1)
+# its delay, its review, the appellant going to the board, the delay to the board, the platform's referral.
+A_APPEAL, A_DELAY, A_REVIEW, A_BOARD, A_BOARD_DELAY, A_REFERRAL = range(6)
+
 
 def views_by(age, reach, decay):
     """Views a post has had by a given age (hours since publication); works on arrays."""
@@ -78,6 +86,7 @@ class PostBatch:
     first_line_error: np.ndarray | None = None
     duplicate_uniforms: np.ndarray | None = None
     duplicate_hours: np.ndarray | None = None
+    report_uniforms: np.ndarray | None = None  # per report: whether a throttle lets it through (throttle steps)
 
     def __len__(self) -> int:
         return len(self.created)
@@ -123,7 +132,7 @@ class ClassModel:
             reach = rng.lognormal(math.log(spec.reach_mean) - sigma2 / 2, math.sqrt(sigma2), n)
         else:
             reach = np.zeros(n)
-        uniforms = rng.random((n, 6))
+        uniforms = rng.random((n, U_GOVERNMENT + 1))
         return PostBatch(
             created=created,
             klass=_constant(n, self.index, np.int64),

@@ -2,13 +2,12 @@
 
 Each action against the leader (his post removed, a board case on him, a ruling against him, a
 recommendation to suspend him, a suspension) adds to a grievance that decays with a half-life.
-Each rung of the ladder becomes possible once the grievance reaches its threshold; it is then
-taken with its probability after a delay: public threats, expelling the platform's staff (which
-slows escalations and cross-check), barring the board's members, blocking the platform (posting,
-views and reports stop in the country for the block's length, and some users leave for good),
-and the leader moving to other channels, where his audience and exposure continue out of the
-platform's reach. When the platform yields (declines a recommendation) the government
-de-escalates: grievance drops, a block lifts, staff return; a ban on the board stays.
+Each step of the ladder (``sim.model.retaliation``) becomes possible once the grievance reaches its
+threshold; a SimPy process then decides whether the government takes it, waits its delay, and takes
+it, as Cambodia did in the days after the board's decision of 29 June 2023: a threat to block the
+platform the next day, its staff expelled, the board's members barred within five. When the
+platform yields (declines a recommendation) the government de-escalates: grievance drops, a block
+lifts, staff return, the ladder can be climbed again; a ban on the board stays.
 """
 
 from __future__ import annotations
@@ -17,10 +16,8 @@ import math
 
 import numpy as np
 
-from sim.scenario.schema import Government, RetaliationStep
-
-KIND_EVENT = {"threat": "gov_threat", "expel_staff": "gov_staff_expelled", "bar_board": "gov_board_barred",
-              "block": "gov_block_start", "migrate": "gov_migration"}
+from sim.model.retaliation import STEPS, RetaliationStep
+from sim.scenario.schema import Government
 
 
 class GovernmentActor:
@@ -28,16 +25,14 @@ class GovernmentActor:
 
     def __init__(self, world, spec: Government, rng: np.random.Generator):
         self.world = world
+        self.env = world.env
         self.spec = spec
         self.rng = rng
         self.level = 0.0
         self._at = 0.0
         self._considered: set[int] = set()
-        self.counts = {"threats": 0, "staff_expelled": 0, "board_members_barred": 0, "platform_blocks": 0,
-                       "migrations": 0, "deescalations": 0, "steps": 0}
-        self.blocks: list[list[float]] = []
-        self.migrated_at: float | None = None
-        self.audience_share = 0.0
+        self.counts = {"steps": 0, "deescalations": 0, **{kind.counter: 0 for kind in STEPS},
+                       **{step.counter: 0 for step in spec.ladder}}
         self.peak = 0.0
         # (time, rung): from then on the highest step taken since the last de-escalation (-1: none)
         self.rungs: list[tuple[float, int]] = [(0.0, -1)]
@@ -50,91 +45,52 @@ class GovernmentActor:
         self.level, self._at = value, now
 
     def action(self, amount: float, reason: str) -> None:
-        """The platform did something against the leader: grievance rises and the ladder is checked."""
+        """The platform did something against the leader: grievance rises, and each step it now reaches is
+        considered (once until the next de-escalation)."""
         if not self.spec.enabled or amount <= 0:
             return
-        now = self.world.env.now
+        now = self.env.now
         self._set(self.grievance(now) + amount, now)
         self.peak = max(self.peak, self.level)
-        self.world.trace_government(now, "gov_grievance", f"+{amount:g} ({reason}), now {self.level:.1f}")
-        for index, step in enumerate(self.spec.ladder):
-            if index in self._considered or self.level < step.threshold:
-                continue
-            self._considered.add(index)
-            if self.rng.random() < step.probability:
-                event = self.world.env.timeout(self.rng.exponential(step.delay), step)
-                event.callbacks.append(self._take)
+        self.world.timeline.government(now, "gov_grievance", f"+{amount:g} ({reason}), now {self.level:.1f}")
+        for rung, step in enumerate(self.spec.ladder):
+            if rung not in self._considered and self.level >= step.threshold:
+                self._considered.add(rung)
+                if self.rng.random() < step.probability:
+                    self.env.process(self._take(rung, step, self.rng.exponential(step.delay)))
 
-    def _take(self, event) -> None:
-        step: RetaliationStep = event._value
-        world, now = self.world, self.world.env.now
-        if step.kind == "threat":
-            self.counts["threats"] += 1
-            detail = "public threat against the platform"
-        elif step.kind == "expel_staff":
-            self.counts["staff_expelled"] += 1
-            world.slow_escalations(step.slowdown)
-            detail = f"platform staff expelled; escalations {step.slowdown:g}x slower"
-        elif step.kind == "bar_board":
-            self.counts["board_members_barred"] += world.scenario.board.members
-            detail = f"{world.scenario.board.members} board members barred"
-        elif step.kind == "block":
-            if self.blocked(now):
-                return
-            self.counts["platform_blocks"] += 1
-            end = now + step.duration
-            self.blocks.append([now, end])
-            world.lose_users(step.user_loss)
-            unblock = world.env.timeout(step.duration, self.blocks[-1])
-            unblock.callbacks.append(self._unblock)
-            detail = f"platform blocked for {step.duration / 24:.0f} days; {step.user_loss:.0%} of users leave"
-        else:
-            if self.migrated_at is not None:
-                return
-            self.counts["migrations"] += 1
-            self.migrated_at = now
-            self.audience_share = step.audience_share
-            detail = f"leader moves to other channels with {step.audience_share:.0%} of his audience"
+    def _take(self, rung: int, step: RetaliationStep, delay: float):
+        """One step of the ladder: decided on, prepared for its delay, then taken."""
+        yield self.env.timeout(delay)
+        now = self.env.now
+        detail = step.act(self, now)
+        if detail is None:
+            return
+        self.counts[step.counter] += step.tally(self.world)
         self.counts["steps"] += 1
-        rung = self.spec.ladder.index(step)
         if rung > self.rungs[-1][1]:
             self.rungs.append((now, rung))
-        world.trace_government(now, KIND_EVENT[step.kind], detail)
+        self.world.timeline.government(now, step.event, detail)
 
-    def _unblock(self, event) -> None:
-        block = event._value
-        if block[1] <= self.world.env.now + 1e-9:
-            self.world.trace_government(self.world.env.now, "gov_block_end", "platform unblocked")
-
-    def blocked(self, at: float) -> bool:
-        """Whether the platform was blocked in the country at that time."""
-        for start, end in self.blocks:  # a plain loop: this runs for every ticket once a block has happened
-            if start <= at < end:
-                return True
-        return False
-
-    def block_end(self, at: float) -> float:
-        """When the block in force at that time ends (or `at` when none is)."""
-        for a, b in self.blocks:
-            if a <= at < b:
-                return b
-        return at
+    def block_ends(self, block: list[float]):
+        """A block of the platform runs its course (unless the government lifted it earlier)."""
+        yield self.env.timeout(block[1] - block[0])
+        if block[1] <= self.env.now + 1e-9:
+            self.world.timeline.government(self.env.now, "gov_block_end", "platform unblocked")
 
     def platform_yields(self, reason: str) -> None:
         """The platform gave way: grievance drops, blocks lift, staff return (a board ban stays)."""
         if not self.spec.enabled:
             return
-        now = self.world.env.now
+        now = self.env.now
         self._set(self.grievance(now) * (1 - self.spec.deescalation), now)
         self.counts["deescalations"] += 1
-        for block in self.blocks:
-            if block[0] <= now < block[1]:
-                block[1] = now
-                self.world.trace_government(now, "gov_block_end", "block lifted")
+        if self.world.platform.lift_blocks(now):
+            self.world.timeline.government(now, "gov_block_end", "block lifted")
         self.world.slow_escalations(1.0)
         self._considered.clear()
         self.rungs.append((now, -1))
-        self.world.trace_government(now, "gov_deescalation", reason)
+        self.world.timeline.government(now, "gov_deescalation", reason)
 
     def days_at_rungs(self, horizon: float) -> dict[str, float]:
         """Days before the horizon during which each kind of step was the highest taken since the last
@@ -145,7 +101,14 @@ class GovernmentActor:
                 days[self.spec.ladder[rung].kind] += max(min(end, horizon) - start, 0.0) / 24.0
         return days
 
-    def blocked_hours(self, horizon: float) -> float:
-        """Hours the platform was blocked before the horizon."""
-        return sum(max(min(b, horizon) - a, 0.0) for a, b in self.blocks)
-
+    def record(self, horizon: float) -> dict[str, float]:
+        """The government's outcomes at the horizon."""
+        counts = self.counts
+        return {
+            "retaliation_events": float(counts["steps"]),
+            **{name: float(count) for name, count in counts.items() if name not in ("steps", "deescalations")},
+            "deescalations": float(counts["deescalations"]),
+            "grievance_peak": float(self.peak),
+            "grievance_at_horizon": float(self.grievance(horizon)),
+            **{f"days_at_rung_{kind}": days for kind, days in self.days_at_rungs(horizon).items()},
+        }

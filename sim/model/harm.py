@@ -24,7 +24,6 @@ import math
 
 import numpy as np
 
-from sim.metrics import existing_mask, paused_hours
 from sim.model.content import VIOLATING, views_by
 
 DAY = 24.0
@@ -92,12 +91,12 @@ class HarmActor:
 
     def _gather(self) -> None:
         """Take the incitement posts of the batches drawn since the last step into the pending ones."""
-        world = self.world
-        batches = world.batches
+        users = self.world.users
+        batches = users.batches
         if self._batches == len(batches):
             return
         parts = [self._pending]
-        for batch, offset in zip(batches[self._batches:], world.offsets[self._batches:]):
+        for batch, offset in zip(batches[self._batches:], users.offsets[self._batches:]):
             rows = np.flatnonzero((batch.kind == VIOLATING) & np.isin(batch.category, self.categories))
             if len(rows):
                 parts.append([offset + rows, batch.created[rows], batch.reach[rows], np.asarray(batch.decay)[rows],
@@ -115,7 +114,7 @@ class HarmActor:
             return
         self._pending = [column[~now] for column in self._pending]
         ids, created, reach, decay, klass, author = (column[now] for column in (ids, created, reach, decay, klass, author))
-        exists = existing_mask(self.world, klass, author, created)
+        exists = self.world.platform.existing_mask(klass, author, created)
         ids, created, reach, decay, klass = ids[exists], created[exists], reach[exists], decay[exists], klass[exists]
         live = self._live
         self._live = [np.concatenate((live[0], ids)), np.concatenate((live[1], created)),
@@ -142,7 +141,7 @@ class HarmActor:
             up = removed > start  # up during part of the day at least
             ids, created, reach, decay, before, removed = (a[up] for a in (ids, created, reach, decay, before, removed))
             until = np.minimum(removed, cut)
-            cumulative = views_by(until - created - paused_hours(created, until, world.government.blocks), reach, decay)
+            cumulative = views_by(until - created - world.platform.lost_hours(created, until), reach, decay)
             views = float((cumulative - before).sum())
             gaining = cumulative < reach  # a post at its reach gains no more views
             self._live = [a[gaining] for a in (ids, created, reach, decay, cumulative)]

@@ -206,6 +206,12 @@ def _describe(error: dict, data: Any, model: type[BaseModel] | None) -> tuple[li
         if scalar and "found" not in message:
             message += f"; found {found}"
         return path, False, message
+    given = error.get("input")
+    if kind == "kind_missing" and isinstance(given, dict) and isinstance(given.get("kind"), str):
+        expected = re.findall(r"'([^']*)'", str(error["msg"]).split(", or ")[0])
+        hint = did_you_mean(given["kind"], expected)
+        return [*path, "kind"], False, (f"expected one of {', '.join(map(repr, expected))}; found {given['kind']!r}"
+                                        + (f"; {hint}" if hint else ""))
     if kind == "literal_error":
         expected = re.findall(r"'((?:[^'\\]|\\.)*)'", str(error.get("ctx", {}).get("expected", "")))
         hint = did_you_mean(str(error.get("input")), expected) if isinstance(error.get("input"), str) else None

@@ -1,0 +1,50 @@
+"""Pluggable kinds: a scenario key whose value is one of several classes, chosen by its ``kind``.
+
+A priority policy and a retaliation step are such keys. Each kind is one class with its own fields
+and the one method that acts (``priority``, ``act``); the union built here is the registry, so a
+kind is known to the schema exactly when it has an implementation, and nothing branches on names.
+A YAML file picks a kind by name (``kind: block``, or the bare name where a shorthand is allowed,
+``policy: fifo``) and never imports code; from Python, an instance of any subclass of the base (a
+user's own kind) is taken as it is, as Ciw takes a discipline function.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import AfterValidator, Discriminator, InstanceOf, Tag
+from pydantic.json_schema import SkipJsonSchema
+
+OWN = "(an instance from Python)"  # the tag of a user's own kind, never written in a file
+NAME = "(a name)"                  # the tag of the bare-name shorthand
+
+
+def kind_of(cls: type) -> str:
+    """The name a kind's class is chosen by (the default of its ``kind`` field)."""
+    return cls.model_fields["kind"].default
+
+
+def kinds(base: type, members: tuple[type, ...], shorthand: bool = False) -> Any:
+    """The pydantic type of a key holding one of `members` (chosen by ``kind``), or any instance of a subclass of
+    `base` given from Python. With `shorthand`, a bare name stands for that kind with its defaults."""
+    by_kind = {kind_of(member): member for member in members}
+    choices: list[Any] = [Annotated[member, Tag(name)] for name, member in by_kind.items()]
+    if shorthand:
+        names = Literal[tuple(by_kind)]  # type: ignore[valid-type]
+        choices.insert(0, Annotated[names, AfterValidator(lambda name: by_kind[name]()), Tag(NAME)])
+    choices.append(Annotated[SkipJsonSchema[InstanceOf[base]], Tag(OWN)])
+
+    def tag(value: Any) -> str | None:
+        if isinstance(value, base):
+            return value.kind if type(value) is by_kind.get(value.kind) else OWN
+        if isinstance(value, str) and shorthand:
+            return NAME
+        if isinstance(value, dict) and isinstance(value.get("kind"), str):
+            return value["kind"]
+        return None
+
+    expected = ", ".join(repr(name) for name in by_kind)
+    return Annotated[Union[tuple(choices)], Discriminator(  # noqa: UP007 (a runtime tuple of members)
+        tag, custom_error_type="kind_missing",
+        custom_error_message=f"Input should be a mapping with a kind: one of {expected}"
+                             + (", or one of those names alone" if shorthand else ""))]
