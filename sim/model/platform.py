@@ -162,6 +162,21 @@ class Platform:
         self.suspended[account].append((now, end))
         reach.append(max(reach[-1], end) if reach else end)
 
+    def end_suspension(self, account: tuple[int, int], start: float, end: float) -> None:
+        """Set the end of the account's suspension that started at `start` (an open-ended one given its term, or
+        one lifted early)."""
+        intervals = self.suspended[account]
+        k = next(i for i, (began, _) in enumerate(intervals) if began == start)
+        intervals[k] = (start, end)
+        reach = self._reach[account]
+        for i in range(k, len(intervals)):
+            reach[i] = max(reach[i - 1], intervals[i][1]) if i else intervals[i][1]
+
+    def suspension_end(self, account: tuple[int, int], at: float) -> float:
+        """When the account's suspension in force at that time ends (`at` when none is)."""
+        ends = [end for start, end in self.suspended.get(account, ()) if start <= at < end]
+        return max(ends) if ends else at
+
     def is_suspended(self, account: tuple[int, int], at: float) -> bool:
         """Whether the account was suspended at that time."""
         intervals = self.suspended.get(account)
