@@ -21,6 +21,7 @@ class Contexts:
         start = dt.datetime.combine(scenario.start, dt.time())
 
         def hour(day: dt.date) -> float:
+            """The simulated hour of a day's midnight."""
             return (dt.datetime.combine(day, dt.time()) - start).total_seconds() / 3600.0
 
         # (start hour, end hour (the end of its last day), categories (None: all), board weight, escalate)
