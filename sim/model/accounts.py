@@ -89,22 +89,32 @@ class AccountDecisions:
         entry = self._restricted.get(account)
         return entry is not None and math.isinf(self.world.platform.suspension_end(account, self.env.now))
 
+    def _in_force(self, account: tuple[int, int], now: float) -> list[tuple[float, float]]:
+        """The account's suspensions in force now (several when removals during one restricted it again)."""
+        return [(start, end) for start, end in self.world.platform.suspended.get(account, ()) if start <= now < end]
+
     def lift(self, account: tuple[int, int], ticket: Ticket) -> None:
-        """The board lifted the restriction: it ends now."""
-        entry = self._restricted.get(account)
+        """The board lifted the restriction: every suspension of the account in force ends now."""
         now = self.env.now
-        if entry is None or not self.world.platform.is_suspended(account, now):
+        in_force = self._in_force(account, now)
+        if account not in self._restricted or not in_force:
             return
-        self.world.platform.end_suspension(account, entry[0], now)
+        for start, _ in in_force:
+            self.world.platform.end_suspension(account, start, now)
         self.lifted += 1
         self.world.timeline.ticket(ticket, "restriction_lifted", "the board's decision")
 
     def fix_term(self, account: tuple[int, int], ticket: Ticket) -> None:
-        """The platform answers the board: the open restriction gets a term counted from its start."""
-        start, cause = self._restricted[account]
+        """The platform answers the board: its open-ended restrictions of the account end a term after the first
+        of them began ("effective from the date of the initial suspension")."""
         world, now = self.world, self.env.now
-        term = world.enforcer.term(account, start, cause.severity)
-        world.platform.end_suspension(account, start, max(start + term, now))
+        open_ended = [start for start, end in self._in_force(account, now) if math.isinf(end)]
+        if not open_ended:
+            return
+        first = min(open_ended)
+        term = world.enforcer.term(account, first, self._restricted[account][1].severity)
+        for start in open_ended:
+            world.platform.end_suspension(account, start, max(first + term, now))
         self.term_days.append(term / DAY)
         world.timeline.ticket(ticket, "restriction_term", f"fixed at {term / DAY:.0f} days from its start")
 
