@@ -103,3 +103,22 @@ def test_review_and_open_ends_need_tiers():
         load_scenario(MINI, ["crisis_protocol.account_review=7d"])
     with pytest.raises(ScenarioError, match="indefinite: expected tiers"):
         load_scenario(MINI, ["crisis_protocol.indefinite=true"])
+
+
+def test_the_term_ends_every_open_restriction_of_the_account_from_the_first():
+    """Two open-ended suspensions of one account (a second removal in the crisis restricted it again): the term
+    the platform fixes ends both, two years (severity 4) after the first began."""
+    from types import SimpleNamespace
+
+    world = World(load_scenario(MINI, [TIERS, "crisis_protocol.indefinite=true"]), Streams(replication_seed(1, 0)))
+    account = (world.class_index["leader"], 0)
+    world.platform.suspend(account, 0.0, math.inf)
+    world.platform.suspend(account, 0.0, math.inf)
+    cause = SimpleNamespace(severity=4, tracked=None)
+    world.accounts._restricted[account] = (0.0, cause)
+    assert world.accounts.is_open(account)
+    world.accounts.fix_term(account, cause)
+    two_years = 2 * 365.25 * DAY
+    assert world.platform.suspended[account] == [(0.0, two_years), (0.0, two_years)]
+    assert world.platform.is_suspended(account, two_years - 1) and not world.platform.is_suspended(account, two_years)
+    assert not world.accounts.is_open(account) and world.accounts.term_days == [730.5]

@@ -89,18 +89,12 @@ class AccountDecisions:
         entry = self._restricted.get(account)
         return entry is not None and math.isinf(self.world.platform.suspension_end(account, self.env.now))
 
-    def _in_force(self, account: tuple[int, int], now: float) -> list[tuple[float, float]]:
-        """The account's suspensions in force now (several when removals during one restricted it again)."""
-        return [(start, end) for start, end in self.world.platform.suspended.get(account, ()) if start <= now < end]
-
     def lift(self, account: tuple[int, int], ticket: Ticket) -> None:
-        """The board lifted the restriction: every suspension of the account in force ends now."""
+        """The board lifted the restriction: every suspension of the account in force ends now (several when a
+        removal in the crisis restricted it again)."""
         now = self.env.now
-        in_force = self._in_force(account, now)
-        if account not in self._restricted or not in_force:
+        if account not in self._restricted or not self.world.platform.end_suspensions(account, now, now):
             return
-        for start, _ in in_force:
-            self.world.platform.end_suspension(account, start, now)
         self.lifted += 1
         self.world.timeline.ticket(ticket, "restriction_lifted", "the board's decision")
 
@@ -108,13 +102,13 @@ class AccountDecisions:
         """The platform answers the board: its open-ended restrictions of the account end a term after the first
         of them began ("effective from the date of the initial suspension")."""
         world, now = self.world, self.env.now
-        open_ended = [start for start, end in self._in_force(account, now) if math.isinf(end)]
+        open_ended = [start for start, end in world.platform.suspended.get(account, ())
+                      if start <= now and math.isinf(end)]
         if not open_ended:
             return
         first = min(open_ended)
         term = world.enforcer.term(account, first, self._restricted[account][1].severity)
-        for start in open_ended:
-            world.platform.end_suspension(account, start, max(first + term, now))
+        world.platform.end_suspensions(account, now, max(first + term, now), open_only=True)
         self.term_days.append(term / DAY)
         world.timeline.ticket(ticket, "restriction_term", f"fixed at {term / DAY:.0f} days from its start")
 
