@@ -57,7 +57,8 @@ def outcome_kind(name: str) -> str:
     return "nonnegative"
 
 
-_DAYS = ("_up_d", "platform_blocked_days", "platform_throttled_days", "crisis_days", "board_decision_time_median_d", "recommendation_answer_days_mean")
+_DAYS = ("_up_d", "platform_blocked_days", "platform_throttled_days", "crisis_days", "board_decision_time_median_d", "recommendation_answer_days_mean",
+         "shortlist_reversal_days_mean")
 _HOURS = ("removal_time_", "queue_wait_", "cross_check_wait_")
 
 
@@ -270,6 +271,8 @@ def _oversight_outcomes(world) -> dict[str, float]:
         "recommendation_answer_days_mean": float(np.mean(board.answer_days)) if board.answer_days else float("nan"),
         "suspensions": float(world.enforcer.suspensions),
         "public_figure_suspensions": float(world.take_down.public_figure_suspensions),
+        **world.board.record(),
+        **world.accounts.record(),
         **world.government.record(horizon),
     }
 

@@ -72,6 +72,9 @@ class CrisisProtocolActor:
             return
         self.designated = True
         self.periods.append([now, math.inf])
+        accounts = getattr(self.world, "accounts", None)  # the platform's review of accounts (sim.model.accounts)
+        if accounts is not None:
+            accounts.review(now)
 
     def days(self, horizon: float) -> float:
         """Days in crisis before the horizon."""

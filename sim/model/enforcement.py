@@ -26,8 +26,9 @@ PROTOCOL = "protocol_suspension"  # what on_removal returns for a restriction by
 class Enforcer:
     """Strike records and suspensions of the accounts that have had content removed."""
 
-    def __init__(self, policy: Enforcement, platform: Platform, tiers=()):
+    def __init__(self, policy: Enforcement, platform: Platform, tiers=(), indefinite: bool = False):
         self.policy = policy
+        self.indefinite = indefinite  # restrictions by the tiers are open-ended (crisis_protocol.indefinite)
         self.platform = platform
         # The protocol's tiers for public figures in a crisis, highest first (empty: the ladder applies to them).
         self._tiers = tuple(sorted(tiers, key=lambda tier: tier.strikes, reverse=True))
@@ -46,6 +47,7 @@ class Enforcer:
         self.suspensions = 0
         self.waived = 0
         self.public_figure_restrictions = 0  # restrictions of public figures while a crisis was designated
+        self.indefinite_restrictions = 0
 
     def on_removal(self, account: tuple[int, int], now: float, restrictable: bool,
                    public_figure: bool = False) -> str | None:
@@ -59,13 +61,7 @@ class Enforcer:
         if strikes is None:
             strikes = self._strikes[account] = [now] * per_removal
         else:
-            expiry = self._expiry
-            if now - strikes[0] >= expiry:
-                # expired strikes are at the front (times never decrease); drop them
-                k = 1
-                while k < len(strikes) and now - strikes[k] >= expiry:
-                    k += 1
-                del strikes[:k]
+            self._expire(strikes, now)
             strikes.extend([now] * per_removal)
         active = len(strikes) if self._expiry > 0 else 0
         if public_figure and self._tiers:
@@ -89,20 +85,61 @@ class Enforcer:
             self.suspend(account, now, rung.duration)
         return rung.restriction
 
+    def _expire(self, strikes: list[float], now: float) -> None:
+        """Drop an account's expired strikes (they are at the front: times never decrease)."""
+        expiry = self._expiry
+        if strikes and now - strikes[0] >= expiry:
+            k = 1
+            while k < len(strikes) and now - strikes[k] >= expiry:
+                k += 1
+            del strikes[:k]
+
+    def _tier(self, active: int):
+        """The highest tier of the protocol that `active` strikes reach (None below the lowest)."""
+        return next((tier for tier in self._tiers if active >= tier.strikes), None)
+
     def _protocol(self, account: tuple[int, int], now: float, restrictable: bool, active: int) -> str | None:
         """A public figure's removal under the protocol's tiers: the highest tier its active strikes reach."""
-        for tier in self._tiers:
-            if active >= tier.strikes:
-                break
-        else:
+        tier = self._tier(active)
+        if tier is None:
             return None
         if not restrictable:
             self.waived += 1
             return None
+        self._restrict(account, now, tier.restriction)
+        return PROTOCOL
+
+    def _restrict(self, account: tuple[int, int], now: float, hours: float) -> None:
         self.restrictions_issued += 1
         self.public_figure_restrictions += 1
-        self.suspend(account, now, tier.restriction)
-        return PROTOCOL
+        if self.indefinite:
+            self.indefinite_restrictions += 1
+        self.suspend(account, now, math.inf if self.indefinite else hours)
+
+    def active_strikes(self, account: tuple[int, int], now: float) -> int:
+        """The account's strikes still active now."""
+        strikes = self._strikes.get(account)
+        if not strikes or self._expiry <= 0:
+            return 0
+        self._expire(strikes, now)
+        return len(strikes)
+
+    def restrict_by_tier(self, account: tuple[int, int], now: float) -> bool:
+        """Restrict a public figure's account now by the tier its active strikes reach (a review of the account,
+        not a removal); whether a tier was reached."""
+        tier = self._tier(self.active_strikes(account, now))
+        if tier is None:
+            return False
+        self._restrict(account, now, tier.restriction)
+        return True
+
+    def term(self, account: tuple[int, int], at: float, severity: int) -> float:
+        """The fixed term (hours) of a restriction from `at`: the tier the account's strikes reached then, the top
+        tier for a severity-4 violation ("the highest penalty available", 2021)."""
+        if severity >= 4:
+            return self._tiers[0].restriction
+        active = sum(1 for t in self._strikes.get(account, ()) if at - self._expiry < t <= at)
+        return (self._tier(active) or self._tiers[-1]).restriction
 
     def suspend(self, account: tuple[int, int], now: float, hours: float) -> None:
         """Suspend an account from now for a number of hours."""
@@ -150,7 +187,11 @@ class TakeDown:
             world.government.action(world.scenario.government.grievance_suspension, "the leader restricted in a crisis")
         if applied and ticket.tracked:
             world.timeline.post(post, now, "restriction",
-                                "suspension under the crisis protocol" if applied == PROTOCOL else applied)
+                                (("indefinite suspension" if enforcer.indefinite else "suspension")
+                                 + " under the crisis protocol") if applied == PROTOCOL else applied)
+        accounts = world.accounts
+        if accounts.enabled and public_figure:
+            accounts.on_removal(ticket, applied == PROTOCOL)
 
     def restore(self, ticket: Ticket, how: str) -> None:
         """Put a removed post back up (an appeal or the board reversed the removal)."""

@@ -53,6 +53,7 @@ class FirstLine:
         self._uses_reports = world.policy.uses_reports or self.reviews_duplicates  # later reports matter
         self._follow_reports = self._follow_reviewed if self.reviews_duplicates else self._schedule_next_report
         self._queues = tuple(pool.queue for pool in world.pools)
+        self._escalating = world.contexts.escalating
         if self.reviews_duplicates:
             self.remove = self._remove_and_close  # a removal also closes the post's other waiting tickets
         else:
@@ -273,6 +274,10 @@ class FirstLine:
         world = self.world
         if ticket.tracked:
             world.timeline.post(ticket.post, self.env.now, "reviewed", "violating" if remove else "not violating")
+        if self._escalating and world.contexts.escalates(ticket, self.env.now):
+            world.timeline.ticket(ticket, "context_escalation", "a context in force: decided by the experts")
+            world.cross_check.escalate(ticket)
+            return
         if not remove:
             if ticket.violating:
                 self.counts["false_keeps"] += 1

@@ -162,6 +162,25 @@ class Platform:
         self.suspended[account].append((now, end))
         reach.append(max(reach[-1], end) if reach else end)
 
+    def end_suspensions(self, account: tuple[int, int], now: float, end: float, open_only: bool = False) -> int:
+        """End the account's suspensions in force now (only the open-ended ones with `open_only`) at `end` (a term
+        given to open-ended ones, or a lift now); how many."""
+        intervals = self.suspended.get(account, [])
+        changed = [k for k, (start, until) in enumerate(intervals)
+                   if start <= now < until and (not open_only or math.isinf(until))]
+        for k in changed:
+            intervals[k] = (intervals[k][0], end)
+        if changed:
+            reach = self._reach[account]
+            for i in range(changed[0], len(intervals)):
+                reach[i] = max(reach[i - 1], intervals[i][1]) if i else intervals[i][1]
+        return len(changed)
+
+    def suspension_end(self, account: tuple[int, int], at: float) -> float:
+        """When the account's suspension in force at that time ends (`at` when none is)."""
+        ends = [end for start, end in self.suspended.get(account, ()) if start <= at < end]
+        return max(ends) if ends else at
+
     def is_suspended(self, account: tuple[int, int], at: float) -> bool:
         """Whether the account was suspended at that time."""
         intervals = self.suspended.get(account)

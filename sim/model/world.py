@@ -20,10 +20,12 @@ from operator import attrgetter
 import numpy as np
 import simpy
 
+from sim.model.accounts import AccountDecisions
 from sim.model.appeals import InternalAppeals
 from sim.model.board import OversightBoard
 from sim.model.chains import drop_pending
 from sim.model.content import ClassModel
+from sim.model.contexts import Contexts
 from sim.model.crisis import CrisisProtocolActor
 from sim.model.cross_check import CrossCheck
 from sim.model.enforcement import Enforcer, TakeDown
@@ -93,10 +95,13 @@ class World:
         self.timeline = Timeline(self.env, self.tracked_ids)
         self.series: dict[str, list[float]] = {"queue_length": [], "cross_check_queue_length": [], "grievance": []}
         self.platform = Platform(self.leaders, sum(c.spec.count for c in self.classes))
-        self.enforcer = Enforcer(scenario.enforcement, self.platform, scenario.crisis_protocol.tiers)
+        self.enforcer = Enforcer(scenario.enforcement, self.platform, scenario.crisis_protocol.tiers,
+                                 scenario.crisis_protocol.indefinite)
         self.take_down = self.enforcement = TakeDown(self, self.enforcer)
+        self.accounts = AccountDecisions(self)
         self.crisis = CrisisProtocolActor(self, scenario.crisis_protocol, scenario.harm)
         self.government = GovernmentActor(self, scenario.government, streams.get("government"))
+        self.contexts = Contexts(scenario, self.categories)
         self.board = OversightBoard(self, scenario.board, streams.get("board"))
         self.appeals = InternalAppeals(self)
         self.harm = HarmActor(self, streams.get("harm"))

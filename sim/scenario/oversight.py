@@ -13,6 +13,14 @@ from sim.scenario.kinds import kinds
 from sim.scenario.types import Count, Frozen, Hours, Name, NonNegative, Positive, PositiveHours, Probability, Strikes
 
 
+class Concession(Frozen):
+    """The platform re-reviews a post when the board shortlists it, and may reverse itself."""
+
+    probability: Probability = Field(
+        0.0, description="Chance it reverses its decision on a shortlisted post when that decision was wrong.")
+    delay: Hours = Field("14d", description="Mean time from the shortlisting to its reversal (exponential).")
+
+
 class BoardPlatform(Frozen):
     """How the platform answers the board's non-binding recommendations."""
 
@@ -24,6 +32,18 @@ class BoardPlatform(Frozen):
     stake_weight: NonNegative = Field(2.0, description="Log-odds of acceptance lost per unit of market stake.")
     pressure_weight: NonNegative = Field(0.3, description="Log-odds of acceptance lost per unit of government grievance.")
     follow_recommendations: bool = Field(False, description="Accept every recommendation, whatever the protocol says.")
+    concede_on_shortlist: Concession = Field(
+        Concession(), description="Its re-review of a post the board shortlists (board.shortlist only).")
+
+
+class Shortlist(Frozen):
+    """Selection in two steps: shortlisting (announced to the platform), then the case's announcement."""
+
+    delay: Hours = Field("30d", description="Mean time from shortlisting to the case's announcement (exponential); "
+                                           "board.selection_delay is then the time from appeal to shortlisting.")
+    summary_probability: Probability = Field(
+        1.0, description="Chance the board closes a case the platform reversed before its announcement as a "
+                         "summary decision, instead of deciding it in full.")
 
 
 class Board(Frozen):
@@ -59,6 +79,19 @@ class Board(Frozen):
         0.0, description="Chance the board recommends suspending a public figure whose severe violation it orders removed."
     )
     suspension_duration: Hours = Field("6mo", description="Length of the recommended suspension.")
+    category_importance: dict[Name, Positive] = Field(
+        {}, description="Selection odds multiply by this for a post of the category (topical selection); 1 when "
+                        "the category is not listed.")
+    shortlist: Shortlist | None = Field(
+        None, description="Select in two steps, shortlisting then announcement (omitted: one step, as before).")
+    restriction_referral_probability: Probability = Field(
+        0.0, description="Chance the platform refers its restriction of a public figure's account under the "
+                         "crisis protocol to the board, as a case on the account.")
+    restriction_referral_delay: Hours = Field(
+        "14d", description="Mean time from such a restriction to its referral (exponential).")
+    review_within: PositiveHours = Field(
+        "6mo", description="When the board upholds an indefinite restriction, the platform must fix its term "
+                           "within this time (it answers within this or platform.response_window, the shorter).")
     platform: BoardPlatform = Field(BoardPlatform(), description="The platform's answers to recommendations.")
 
 
@@ -100,6 +133,20 @@ class CrisisProtocol(Frozen):
         (), description="Restrictions of public figures by active strikes while a crisis is designated (the highest "
                         "tier reached applies); none: the enforcement ladder applies to them then."
     )
+    account_review: Hours | None = Field(
+        None, description="On a designation, the platform reviews the public figures whose posts it removed within "
+                          "this look-back and restricts each by the tier its active strikes reach (needs tiers; "
+                          "omitted: only removals during a crisis restrict).")
+    indefinite: bool = Field(
+        False, description="Restrictions by the tiers are open-ended (the platform's practice before June 2021) "
+                           "until the platform fixes their term in answer to the board (needs tiers).")
+
+    @model_validator(mode="after")
+    def _needs_tiers(self) -> CrisisProtocol:
+        for key, value in (("account_review", self.account_review is not None), ("indefinite", self.indefinite)):
+            if value and not self.tiers:
+                raise ValueError(f"{key}: expected tiers to restrict by (crisis_protocol.tiers); found none")
+        return self
 
     @model_validator(mode="after")
     def _tiers_increasing(self) -> CrisisProtocol:
@@ -141,6 +188,22 @@ class UnrestPeriod(Frozen):
     start: dt.date = Field(description="First day.")
     end: dt.date = Field(description="Last day.")
     level: Positive = Field(2.0, description="Multiplier of the harm hazard during the period.")
+
+
+class Context(Frozen):
+    """A dated context (an election, unrest, a platform-designated high-risk period) that changes what the board
+    selects and how the platform reviews while it is in force."""
+
+    name: Name = Field(description="What it is, e.g. election_2023.")
+    kind: Literal["election", "unrest", "high_risk"] = Field(description="Its kind (descriptive).")
+    start: dt.date = Field(description="First day.")
+    end: dt.date = Field(description="Last day.")
+    categories: tuple[Name, ...] | None = Field(None, description="Categories it concerns; all when omitted.")
+    board_importance: Positive = Field(
+        1.0, description="Selection odds multiply by this for a post of its categories published while it is in force.")
+    escalate: bool = Field(
+        False, description="While it is in force, first-line decisions on posts of its categories go to the expert "
+                           "tier (review.cross_check's reviewers), whatever the account.")
 
 
 class Harm(Frozen):

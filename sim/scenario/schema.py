@@ -24,7 +24,7 @@ from sim.scenario.moderation import (
     AccountClass, Appeals, Detection, Enforcement, Review, ScriptedPost,
 )
 from sim.scenario.oversight import *  # noqa: F403
-from sim.scenario.oversight import Board, CrisisProtocol, Government, Harm, Outcomes
+from sim.scenario.oversight import Board, Context, CrisisProtocol, Government, Harm, Outcomes
 from sim.scenario.types import *  # noqa: F403
 from sim.scenario.types import Frozen, Hours, Name, Replications, Seed
 
@@ -49,6 +49,8 @@ class Scenario(Frozen):
     crisis_protocol: CrisisProtocol = Field(CrisisProtocol(), description="When public figures may be restricted.")
     government: Government = Field(Government(), description="The government and its retaliation ladder.")
     harm: Harm = Field(Harm(), description="Offline harm.")
+    contexts: tuple[Context, ...] = Field(
+        (), description="Dated contexts (elections, unrest, high-risk periods) for the board's selection and review.")
     outcomes: Outcomes = Field(Outcomes(), description="Settings of the outcomes: the deadlines of decided_within_*.")
 
     @model_validator(mode="after")
@@ -88,7 +90,7 @@ class Scenario(Frozen):
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
         for check in (_horizon_after_warmup, _scripted_posts_inside, _periods_in_order, _ladder_increasing,
-                      _one_pool_per_language):
+                      _one_pool_per_language, _shortlist_for_concession):
             check(self)
         return self
 
@@ -133,11 +135,21 @@ def _scripted_posts_inside(scenario: Scenario) -> None:
 
 
 def _periods_in_order(scenario: Scenario) -> None:
-    for i, period in enumerate(scenario.harm.unrest):
+    periods = [(f"harm.unrest.{i}", p) for i, p in enumerate(scenario.harm.unrest)]
+    periods += [(f"contexts.{i}", p) for i, p in enumerate(scenario.contexts)]
+    for key, period in periods:
         if period.end < period.start:
             raise ValueError(
-                f"harm.unrest.{i}.end: expected a day on or after the period's start; found {period.end.isoformat()} "
-                f"(harm.unrest.{i}.start is {period.start.isoformat()}{_at(f'harm.unrest.{i}.start')})")
+                f"{key}.end: expected a day on or after the period's start; found {period.end.isoformat()} "
+                f"({key}.start is {period.start.isoformat()}{_at(f'{key}.start')})")
+
+
+def _shortlist_for_concession(scenario: Scenario) -> None:
+    concede = scenario.board.platform.concede_on_shortlist.probability
+    if concede > 0 and scenario.board.shortlist is None:
+        raise ValueError(
+            "board.platform.concede_on_shortlist.probability: expected 0 without board.shortlist (the platform "
+            f"re-reviews a post when the board shortlists it); found {concede}")
 
 
 def _ladder_increasing(scenario: Scenario) -> None:
