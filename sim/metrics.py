@@ -4,7 +4,7 @@ Every outcome is a number with a stable name (``removal_time_median_h``, ``viola
 so that replications stack into one table and scenarios compare column by column. Time to removal
 is right-censored at the horizon (a post still up then counts as "up at least this long"), so its
 quantiles are Kaplan-Meier quantiles, and ``removed_share`` says how much of the curve they rest on.
-The README documents every outcome; ``OUTCOMES`` is the list in the order tables show them.
+``sim.outcomes`` lists them, in the order tables show them, with what each means.
 """
 
 from __future__ import annotations
@@ -16,31 +16,10 @@ import numpy as np
 from sim.experiment.statistics import curve_quantile, kaplan_meier
 from sim.model.content import VIOLATING, views_by
 from sim.model.timeline import TimelineRow
+from sim.outcomes import GOVERNANCE, KEY, ORDER
 from sim.service_levels import service_outcomes
 
-OUTCOMES = (
-    "removal_time_median_h", "removal_time_p90_h", "removed_share", "violating_posts", "violating_views",
-    "severity_weighted_views", "wrongful_removals", "opposition_wrongful_removals", "false_keeps",
-    "newsworthy_keeps", "queue_wait_mean_h", "queue_wait_p90_h", "queue_length_mean", "ticket_arrivals_per_h",
-    "queue_wait_mean_h_severity_1", "queue_wait_mean_h_severity_2", "queue_wait_mean_h_severity_3",
-    "queue_wait_mean_h_severity_4", "reviewer_utilization", "backlog_max", "reports_filed", "tickets", "reviews", "duplicate_reviews", "reports_auto_closed",
-    "cross_check_reviews", "cross_check_wait_mean_h", "strikes_issued", "restrictions_issued",
-    "restrictions_waived", "appeals", "appeal_reversals", "board_appeals", "board_cases", "board_selection_rate",
-    "board_decision_time_median_d", "board_overturns", "recommendations", "recommendations_accepted",
-    "recommendations_answered", "recommendation_answer_days_mean", "suspensions",
-    "public_figure_suspensions", "retaliation_events", "threats", "staff_expelled", "board_members_barred",
-    "platform_blocks", "throttles", "migrations", "deescalations", "grievance_peak", "grievance_at_horizon", "platform_blocked_days", "platform_throttled_days", "users_lost", "off_platform_views", "incitement_views", "harm_events",
-    "crisis_designations", "crisis_days", "public_figure_restrictions",
-)
-GOVERNANCE_OUTCOMES = (
-    "board_appeals", "board_cases", "board_selection_rate", "board_decision_time_median_d", "recommendations_accepted",
-    "public_figure_suspensions", "retaliation_events", "platform_blocked_days", "users_lost", "off_platform_views",
-    "harm_events", "crisis_designations", "crisis_days", "public_figure_restrictions",
-)
-KEY_OUTCOMES = (
-    "removal_time_median_h", "removal_time_p90_h", "removed_share", "violating_views", "wrongful_removals",
-    "queue_wait_mean_h", "reviewer_utilization", "reports_filed",
-)
+OUTCOMES, GOVERNANCE_OUTCOMES, KEY_OUTCOMES = ORDER, GOVERNANCE, KEY  # their one home is sim.outcomes
 
 
 SHARE_OUTCOMES = ("removed_share", "reviewer_utilization", "board_selection_rate")

@@ -18,6 +18,7 @@ import pandas as pd
 
 from sim.formatting import format_number
 from sim.metrics import KEY_OUTCOMES
+from sim.outcomes import meaning
 from sim.plots import caption, chart_order
 from sim.plots.data import FolderData
 
@@ -74,8 +75,11 @@ def _ci(low, high) -> str:
 
 
 def _name(outcome) -> str:
-    """An outcome's name, escaped, that may break after each underscore in a narrow column."""
-    return "_<wbr>".join(_e(part) for part in str(outcome).split("_"))
+    """An outcome's name, escaped, that may break after each underscore in a narrow column, with what it means
+    (``sim.outcomes``) shown on hover."""
+    name = "_<wbr>".join(_e(part) for part in str(outcome).split("_"))
+    text = meaning(str(outcome))
+    return f'<span title="{_e(text.replace("`", ""))}">{name}</span>' if text else name
 
 
 def _estimate(mean, low, high) -> str:
