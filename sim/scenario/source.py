@@ -10,12 +10,11 @@ one ``ScenarioError`` with file, line and column where there is one.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import re
 import stat
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -26,33 +25,9 @@ MAX_FILE_BYTES = 1_000_000
 MAX_DEPTH = 40
 MAX_NODES = 200_000
 
-Position = tuple[int, int]
-KeyPath = tuple[Union[str, int], ...]
-
-_CORE = "tag:yaml.org,2002:"
-_SCALAR_TAGS = {_CORE + name for name in ("null", "bool", "int", "float", "str", "timestamp", "value")}
-_MAP_TAG = _CORE + "map"
-_SEQ_TAG = _CORE + "seq"
-_MERGE_TAG = _CORE + "merge"
-_STR_TAG = _CORE + "str"
-
-
-@dataclass
-class _Where:
-    """Where one value sits in the text, and where its children sit (mirrors the data)."""
-
-    pos: Position
-    key_pos: Position | None = None
-    children: dict[str, _Where] | list[_Where] | None = None
-
-    def child(self, segment: str | int) -> _Where | None:
-        if isinstance(self.children, dict):
-            return self.children.get(str(segment))
-        if isinstance(self.children, list):
-            index = _as_index(segment)
-            if index is not None and index < len(self.children):
-                return self.children[index]
-        return None
+from sim.scenario.yaml_values import (  # noqa: F401  (lookup and KeyPath are re-exported: extends reads them here)
+    CORE_TAG, KeyPath, Position, describe_node, mark_of, Where, build, lookup,
+)
 
 
 @dataclass
@@ -61,7 +36,7 @@ class SourceDoc:
 
     path: str
     data: Any
-    _where: _Where = field(repr=False)
+    _where: Where = field(repr=False)
 
     def locate(self, key_path: KeyPath, at_key: bool = False) -> Position | None:
         """(line, column), 1-based, of the value at ``key_path``.
@@ -79,7 +54,7 @@ class SourceDoc:
         """Whether the document has a value at ``key_path``."""
         return self._walk(key_path)[1]
 
-    def _walk(self, key_path: KeyPath) -> tuple[_Where, bool]:
+    def _walk(self, key_path: KeyPath) -> tuple[Where, bool]:
         where = self._where
         for segment in key_path:
             child = where.child(segment)
@@ -104,8 +79,8 @@ def load_yaml(path: str | os.PathLike) -> SourceDoc:
     if node is None:
         raise ScenarioError(name, message="the file is empty (or only comments); expected a mapping of scenario keys")
     if not isinstance(node, MappingNode):
-        line, column = _mark(node)
-        found = _describe_node(node)
+        line, column = mark_of(node)
+        found = describe_node(node)
         message = f"expected a mapping of scenario keys at the top level; found {found}"
         raise ScenarioError(name, line, column, message=message)
     data, where = build(node, name)
@@ -150,11 +125,6 @@ def _compose_with(loader_class: type, text: str, name: str) -> Node | None:
     finally:
         if loader is not None:
             loader.dispose()
-
-
-def build(node: Node, name: str) -> tuple[Any, _Where]:
-    """Plain Python values from a node tree, with their positions; refuses non-plain YAML."""
-    return _Builder(name).build(node)
 
 
 # --- reading the file ------------------------------------------------------------------------
@@ -255,7 +225,7 @@ def _with_exponent_floats(base: type) -> type:
     """A safe loader on ``base`` that also reads ``1e6`` and ``2.5E-3`` as numbers (PyYAML wants ``1.0e+6``)."""
     loader = type(f"Scenario{base.__name__}", (base,), {})
     loader.add_implicit_resolver(
-        _CORE + "float",
+        CORE_TAG + "float",
         re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
         list("-+0123456789"),
     )
@@ -419,174 +389,3 @@ def _char_at(text: str, line: int, column: int) -> str:
 
 
 # --- building plain values -------------------------------------------------------------------
-
-
-class _Builder:
-    """Builds plain values from a composed node tree (already checked against the size limits)."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.constructor = yaml.constructor.SafeConstructor()
-
-    def build(self, node: Node) -> tuple[Any, _Where]:
-        if isinstance(node, ScalarNode):
-            return self._scalar(node), _Where(_mark(node))
-        if isinstance(node, SequenceNode):
-            if node.tag != _SEQ_TAG:
-                raise self._error(node, _unsupported_tag(node.tag))
-            values, places = [], []
-            for item in node.value:
-                value, where = self.build(item)
-                values.append(value)
-                places.append(where)
-            return values, _Where(_mark(node), children=places)
-        if isinstance(node, MappingNode):
-            if node.tag != _MAP_TAG:
-                raise self._error(node, _unsupported_tag(node.tag))
-            return self._mapping(node)
-        raise self._error(node, "unsupported YAML node")
-
-    def _mapping(self, node: MappingNode) -> tuple[dict[str, Any], _Where]:
-        merged: dict[str, Any] = {}
-        merged_places: dict[str, _Where] = {}
-        values: dict[str, Any] = {}
-        places: dict[str, _Where] = {}
-        for key_node, value_node in node.value:
-            if key_node.tag == _MERGE_TAG and isinstance(key_node, ScalarNode):
-                for source, source_places in self._merge_sources(value_node):
-                    for key in source:
-                        # Of several merged mappings the first one listed wins; explicit keys win over all.
-                        merged.setdefault(key, source[key])
-                        merged_places.setdefault(key, source_places[key])
-                continue
-            key = self._key(key_node)
-            if key in values:
-                first = places[key].key_pos
-                raise self._error(key_node, f"duplicate key {key!r} (first given at line {first[0]})")
-            value, where = self.build(value_node)
-            where.key_pos = _mark(key_node)
-            values[key] = value
-            places[key] = where
-        for key in merged:
-            if key not in values:
-                values[key] = merged[key]
-                places[key] = merged_places[key]
-        return values, _Where(_mark(node), children=places)
-
-    def _merge_sources(self, node: Node) -> list[tuple[dict, dict]]:
-        """The mappings a ``<<`` key merges in, in order of precedence."""
-        candidates = node.value if isinstance(node, SequenceNode) else [node]
-        sources = []
-        for candidate in candidates:
-            if not isinstance(candidate, MappingNode):
-                found = _describe_node(candidate)
-                raise self._error(candidate, f"a merge key '<<' takes a mapping or a list of mappings; found {found}")
-            value, where = self.build(candidate)
-            sources.append((value, where.children))
-        return sources
-
-    def _key(self, node: Node) -> str:
-        if not isinstance(node, ScalarNode):
-            raise self._error(node, f"mapping keys must be strings; found {_describe_node(node)}")
-        value = self._scalar(node)
-        if not isinstance(value, str):
-            found = _describe_value(value)
-            raise self._error(node, f"mapping keys must be strings; found {found} (put the key in quotes)")
-        return value
-
-    def _scalar(self, node: ScalarNode) -> Any:
-        if node.tag not in _SCALAR_TAGS:
-            raise self._error(node, _unsupported_tag(node.tag))
-        if node.tag in (_STR_TAG, _CORE + "value"):
-            return node.value
-        method = {
-            "null": self.constructor.construct_yaml_null,
-            "bool": self.constructor.construct_yaml_bool,
-            "int": self.constructor.construct_yaml_int,
-            "float": self.constructor.construct_yaml_float,
-            "timestamp": self.constructor.construct_yaml_timestamp,
-        }[node.tag[len(_CORE):]]
-        try:
-            return method(node)
-        except Exception as exc:  # PyYAML raises assorted errors (ValueError, KeyError, ...) on bad scalars.
-            kind = {"int": "integer", "float": "number", "bool": "boolean", "timestamp": "date"}.get(
-                node.tag[len(_CORE):], node.tag[len(_CORE):]
-            )
-            detail = f": {exc}" if isinstance(exc, ValueError) and str(exc) else ""
-            raise self._error(node, f"invalid {kind} {_short(node.value)}{detail}") from None
-
-    def _error(self, node: Node, message: str) -> ScenarioError:
-        line, column = _mark(node)
-        return ScenarioError(self.name, line, column, message=message)
-
-
-def _mark(node: Node) -> Position:
-    return node.start_mark.line + 1, node.start_mark.column + 1
-
-
-def _unsupported_tag(tag: str) -> str:
-    shown = "!!" + tag[len(_CORE):] if tag.startswith(_CORE) else tag
-    return (
-        f"unsupported tag {shown!r}; scenario files hold only plain values "
-        "(text, numbers, true/false, null, dates, lists and mappings)"
-    )
-
-
-def _describe_node(node: Node) -> str:
-    if isinstance(node, MappingNode):
-        return "a mapping"
-    if isinstance(node, SequenceNode):
-        return "a list"
-    if node.tag == _CORE + "null":
-        return "null"
-    if node.tag == _STR_TAG:
-        return f"a string {_short(node.value)}"
-    return _short(node.value)
-
-
-def _describe_value(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"{str(value).lower()} (a boolean)"
-    if isinstance(value, (int, float)):
-        return f"{value!r} (a number)"
-    if isinstance(value, (dt.date, dt.datetime)):
-        return f"{value.isoformat()} (a date)"
-    return _short(value)
-
-
-def _short(value: Any, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _as_index(segment: str | int) -> int | None:
-    if isinstance(segment, bool):
-        return None
-    if isinstance(segment, int):
-        return segment if segment >= 0 else None
-    if isinstance(segment, str) and segment.isdigit() and segment.isascii():
-        return int(segment)
-    return None
-
-
-def lookup(data: Any, key_path: KeyPath) -> tuple[bool, Any]:
-    """``(True, value)`` for the value at ``key_path`` in plain data, else ``(False, None)``.
-
-    Segments may be str or int; digits name list items and ints name mapping keys as text.
-    """
-    for segment in key_path:
-        if isinstance(data, dict):
-            key = str(segment)
-            if key not in data:
-                return False, None
-            data = data[key]
-        elif isinstance(data, list):
-            index = _as_index(segment)
-            if index is None or index >= len(data):
-                return False, None
-            data = data[index]
-        else:
-            return False, None
-    return True, data
