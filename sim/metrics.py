@@ -150,11 +150,6 @@ def collect(world) -> Replication:
     filed = (report_times < end[owners]) & exists[owners] if len(owners) else np.zeros(0, dtype=bool)
     filed &= platform.report_mask(report_times, report_uniforms)
 
-    first_line, cross_check, take_down, enforcer = world.first_line, world.cross_check, world.take_down, world.enforcer
-    waits = np.concatenate([np.asarray(p.waits, dtype=float) for p in world.pools])
-    wait_severity = severity[np.concatenate([np.asarray(p.wait_posts, dtype=np.int64) for p in world.pools])]
-    staffed = sum(p.staffed_hours() for p in world.pools)
-    counts = first_line.counts
     outcomes = {
         "removal_time_median_h": curve_quantile(*removal, 0.5),
         "removal_time_p90_h": curve_quantile(*removal, 0.9),
@@ -162,37 +157,12 @@ def collect(world) -> Replication:
         "violating_posts": float(violating.sum()),
         "violating_views": float(views[violating].sum()),
         "severity_weighted_views": float((views * severity)[violating].sum()),
-        "wrongful_removals": float(take_down.wrongful_removals),
-        "opposition_wrongful_removals": float(take_down.opposition_wrongful_removals),
-        "false_keeps": float(counts["false_keeps"] + cross_check.false_keeps),
-        "newsworthy_keeps": float(cross_check.newsworthy_keeps),
-        "queue_wait_mean_h": float(waits.mean()) if len(waits) else float("nan"),
-        **service_outcomes(world.pools, horizon, severity, _column(world, "category"), world.categories,
-                           world.scenario.outcomes.deadlines),
-        **{f"queue_wait_mean_h_severity_{k}": float(waits[wait_severity == k].mean())
-           if (wait_severity == k).any() else float("nan") for k in range(1, 5)},
-        "queue_length_mean": float(sum(p.queue.time_average(horizon) for p in world.pools)),
-        "ticket_arrivals_per_h": float(sum(p.queue.arrivals for p in world.pools) / horizon),
-        "reviewer_utilization": float(sum(p.work for p in world.pools) / staffed) if staffed else float("nan"),
-        **{f"reviewer_utilization_{p.name}": p.work / p.staffed_hours() if p.staffed_hours() else float("nan")
-           for p in world.pools},
-        "backlog_max": float(first_line.backlog_max),
-        **{f"backlog_max_{p.name}": float(p.queue.peak) for p in world.pools},
-        "reports_filed": float(filed.sum()),
-        "tickets": float(counts["tickets"]),
-        "reviews": float(counts["reviews"]),
-        # only when later reports open reviews (review.duplicates other than boost)
-        **({"duplicate_reviews": float(counts["duplicate_reviews"])} if "duplicate_reviews" in counts else {}),
-        "reports_auto_closed": float(counts["reports_auto_closed"]),
-        "cross_check_reviews": float(cross_check.reviews),
-        "cross_check_wait_mean_h": float(np.mean(cross_check.pool.waits)) if cross_check.pool.waits else float("nan"),
-        "strikes_issued": float(enforcer.strikes_issued),
-        "restrictions_issued": float(enforcer.restrictions_issued),
-        "restrictions_waived": float(enforcer.waived),
+        **_review_outcomes(world, severity, float(filed.sum())),
     }
     outcomes.update(_oversight_outcomes(world))
     incitement_ids = [world.categories[c] for c in world.scenario.harm.categories if c in world.categories]
     incitement = violating & np.isin(_column(world, "category"), incitement_ids)
+    enforcer = world.enforcer
     outcomes.update({
         "platform_blocked_days": platform.blocked_hours(horizon) / 24.0,
         "platform_throttled_days": platform.throttled_hours(horizon) / 24.0,
@@ -210,19 +180,65 @@ def collect(world) -> Replication:
                                                  decay[violating], horizon, lost)
     series["live_incitement_views"] = daily_views(created[incitement], end[incitement], reach[incitement],
                                                   decay[incitement], horizon, lost)
+    timeline = _tracked(world, outcomes, views, end - created, removed_at, report_times[filed], owners[filed])
+    survival = survival_at(*removal, survival_grid(horizon))
+    return Replication(outcomes=outcomes, series=series, timeline=timeline, survival=survival)
+
+
+def _review_outcomes(world, severity: np.ndarray, reports_filed: float) -> dict[str, float]:
+    """The first line, cross-check and enforcement: decisions, waits, queues, reviewers, strikes."""
+    horizon = world.horizon
+    first_line, cross_check, take_down, enforcer = world.first_line, world.cross_check, world.take_down, world.enforcer
+    waits = np.concatenate([np.asarray(p.waits, dtype=float) for p in world.pools])
+    wait_severity = severity[np.concatenate([np.asarray(p.wait_posts, dtype=np.int64) for p in world.pools])]
+    staffed = sum(p.staffed_hours() for p in world.pools)
+    counts = first_line.counts
+    return {
+        "wrongful_removals": float(take_down.wrongful_removals),
+        "opposition_wrongful_removals": float(take_down.opposition_wrongful_removals),
+        "false_keeps": float(counts["false_keeps"] + cross_check.false_keeps),
+        "newsworthy_keeps": float(cross_check.newsworthy_keeps),
+        "queue_wait_mean_h": float(waits.mean()) if len(waits) else float("nan"),
+        **service_outcomes(world.pools, horizon, severity, _column(world, "category"), world.categories,
+                           world.scenario.outcomes.deadlines),
+        **{f"queue_wait_mean_h_severity_{k}": float(waits[wait_severity == k].mean())
+           if (wait_severity == k).any() else float("nan") for k in range(1, 5)},
+        "queue_length_mean": float(sum(p.queue.time_average(horizon) for p in world.pools)),
+        "ticket_arrivals_per_h": float(sum(p.queue.arrivals for p in world.pools) / horizon),
+        "reviewer_utilization": float(sum(p.work for p in world.pools) / staffed) if staffed else float("nan"),
+        **{f"reviewer_utilization_{p.name}": p.work / p.staffed_hours() if p.staffed_hours() else float("nan")
+           for p in world.pools},
+        "backlog_max": float(first_line.backlog_max),
+        **{f"backlog_max_{p.name}": float(p.queue.peak) for p in world.pools},
+        "reports_filed": reports_filed,
+        "tickets": float(counts["tickets"]),
+        "reviews": float(counts["reviews"]),
+        # only when later reports open reviews (review.duplicates other than boost)
+        **({"duplicate_reviews": float(counts["duplicate_reviews"])} if "duplicate_reviews" in counts else {}),
+        "reports_auto_closed": float(counts["reports_auto_closed"]),
+        "cross_check_reviews": float(cross_check.reviews),
+        "cross_check_wait_mean_h": float(np.mean(cross_check.pool.waits)) if cross_check.pool.waits else float("nan"),
+        "strikes_issued": float(enforcer.strikes_issued),
+        "restrictions_issued": float(enforcer.restrictions_issued),
+        "restrictions_waived": float(enforcer.waived),
+    }
+
+
+def _tracked(world, outcomes: dict, views: np.ndarray, up: np.ndarray, removed_at: np.ndarray,
+             report_times: np.ndarray, report_posts: np.ndarray) -> list[TimelineRow]:
+    """Each tracked post's outcomes (added to `outcomes`), and the timelines with its filed reports added."""
+    horizon = world.horizon
     timeline = list(world.timeline.rows)
     for pid, name in world.tracked_ids.items():
-        up = float(end[pid] - created[pid])
-        outcomes[f"tracked_{name}_up_d"] = up / 24.0
+        outcomes[f"tracked_{name}_up_d"] = float(up[pid]) / 24.0
         outcomes[f"tracked_{name}_removed"] = float(removed_at[pid] <= horizon)
         outcomes[f"tracked_{name}_views"] = float(views[pid])
-        for t in report_times[(owners == pid) & filed]:
+        for t in report_times[report_posts == pid]:
             timeline.append(TimelineRow(name, float(t), "report", "user report"))
         if removed_at[pid] > horizon:
             timeline.append(TimelineRow(name, horizon, "up_at_horizon", f"{views[pid]:,.0f} views"))
     timeline.sort(key=lambda row: (row.subject, row.time))
-    survival = survival_at(*removal, survival_grid(horizon))
-    return Replication(outcomes=outcomes, series=series, timeline=timeline, survival=survival)
+    return timeline
 
 
 def _oversight_outcomes(world) -> dict[str, float]:
