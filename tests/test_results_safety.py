@@ -18,6 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sim import results
+from sim.results import folder as results_folder
 from sim.folder_lock import FolderLock
 from sim.cli import app
 from sim.experiment import compare as cmp
@@ -59,7 +60,7 @@ def no_charts(monkeypatch):
     import sim.plots
     import sim.report
 
-    monkeypatch.setattr(sim.plots, "draw_charts", lambda folder, outcomes=None: [])
+    monkeypatch.setattr(sim.plots, "draw_charts", lambda folder, outcomes=None, processes=1: [])
     monkeypatch.setattr(sim.report, "write_report", lambda folder, outcomes=None: None)
 
 
@@ -74,7 +75,7 @@ def reference(tmp_path_factory):
     import sim.report
 
     mp = pytest.MonkeyPatch()
-    mp.setattr(sim.plots, "draw_charts", lambda folder, outcomes=None: [])
+    mp.setattr(sim.plots, "draw_charts", lambda folder, outcomes=None, processes=1: [])
     mp.setattr(sim.report, "write_report", lambda folder, outcomes=None: None)
     try:
         tables = {}
@@ -231,8 +232,8 @@ def test_a_folder_in_use_refuses_out_force_and_resume_at_once(tmp_path, no_chart
 
 
 def test_default_folders_of_concurrent_runs_never_collide(tmp_path, monkeypatch):
-    monkeypatch.setattr(results, "RESULTS_ROOT", tmp_path / "results")
-    monkeypatch.setattr(results, "_utc_stamp", lambda: "20260101T000000Z")
+    monkeypatch.setattr(results_folder, "RESULTS_ROOT", tmp_path / "results")
+    monkeypatch.setattr(results_folder, "_utc_stamp", lambda: "20260101T000000Z")
     (tmp_path / "results").mkdir()
     holder = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path / "results" / ".x-20260101T000000Z.lock")],
                               stdout=subprocess.PIPE, text=True)
@@ -455,7 +456,7 @@ def kill_when(monkeypatch, module_function: str, condition) -> None:
             raise Killed
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(results.os, module_function, maybe)
+    monkeypatch.setattr(results_folder.os, module_function, maybe)
 
 
 def drop_locks() -> None:
@@ -526,7 +527,7 @@ def test_killed_while_removing_its_parts_resume_runs_what_is_missing(tmp_path, r
         return real(path, *args, **kwargs)
 
     with monkeypatch.context() as m:
-        m.setattr(results.shutil, "rmtree", half)
+        m.setattr(results_folder.shutil, "rmtree", half)
         killed_run(out)
     result = invoke("run", BASELINE, *QUICK, "--seed", 11, "--resume", out)
     assert result.exit_code == 0, result.output

@@ -1,38 +1,13 @@
-"""The results folder: where a command's tables, charts and manifest go, written so nothing is lost.
-
-Work goes to a hidden temporary folder beside the final one (``.NAME.partial``); each replication
-is saved there as it finishes (``parts/NNNNNN.json``), with what it belongs to (the scenario's
-hash, the seed, its replication number, the ``--set`` expressions) and a checksum of its content,
-so an interrupted run keeps every finished replication and ``--resume`` continues it, running
-again any saved replication that is damaged or not this run's. The run's own record
-(``run.json``) says what the folder holds; a resume that asks for anything else is refused.
-
-When the work is complete the tables are written, the manifest lists every file modsim wrote
-(``modsim_format``, ``files``) and the folder is renamed to its final name. That list is modsim's
-proof of ownership: ``--force`` replaces a folder only when its manifest carries it and the folder
-holds nothing else, and the old folder is removed file by file, its manifest last, so that a kill
-at any moment leaves a state ``--resume`` completes.
-
-One command at a time: a lock (``flock`` on ``.NAME.lock`` beside the folder) is held from the
-moment a command opens a results folder (new or resumed) until it ends; a second command on the
-same folder refuses at once. A name or ``--out`` can never make modsim write outside the folder
-meant for it, and a non-empty folder is never overwritten without ``--force``.
-"""
+"""The results folder of one command: made or resumed, its replications saved as they finish, tables and manifest written, renamed into place."""
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
 import json
 import os
-import platform
 import re
-import shlex
 import shutil
-import subprocess
-import sys
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -48,243 +23,15 @@ from sim.scenario.schema import Scenario
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-RESULTS_ROOT = Path("results")
-PARTIAL_SUFFIX = ".partial"
-SEED_MAX = 2**63 - 1  # the tables store the seed as int64
-MANIFEST_FORMAT = 1  # manifest.json's "modsim_format": its "files" list every file modsim wrote in the folder
-RECORD_FORMAT = "modsim-run-record/1"  # run.json: what an unfinished folder is the work of
-PART_FORMAT = "modsim-replication/1"  # parts/*.json: one finished replication, with its identity and checksum
-_WARNINGS_SHOWN = 20
-
-
-def scenario_document(scenario: Scenario) -> dict:
-    """The fully resolved scenario as plain data (what `scenario.yaml` holds)."""
-    return scenario.model_dump(mode="json")
-
-
-def data_hash(document: dict) -> str:
-    """A stable hash of a resolved scenario's plain data (``scenario_hash`` of the scenario it validates to)."""
-    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
-
-
-def scenario_hash(scenario: Scenario) -> str:
-    """A stable hash of the resolved scenario, to tell whether two runs simulated the same world."""
-    return data_hash(scenario_document(scenario))
-
-
-def git_commit() -> str | None:
-    """The commit of the modsim source tree, when it is a git checkout."""
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
-                             text=True, timeout=5, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
-
-
-def _safe_name(name: str) -> str:
-    cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._")
-    return cleaned or "run"
-
-
-def _utc_stamp() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-
-
-def _warn_stderr(message: str) -> None:
-    print(f"warning: {message}", file=sys.stderr)
-
-
-# ------------------------------------------------------------------------------------- ownership
-
-
-def _walk(folder: Path, below: str = "") -> Iterator[tuple[str, bool, bool]]:
-    """Every entry under a folder as (relative path, is a folder, is a link); links are not followed."""
-    with os.scandir(folder) as entries:
-        for entry in sorted(entries, key=lambda e: e.name):
-            rel = below + entry.name
-            link = entry.is_symlink()
-            is_dir = not link and entry.is_dir(follow_symlinks=False)
-            yield rel, is_dir, link
-            if is_dir:
-                yield from _walk(Path(entry.path), rel + "/")
-
-
-def _redrawn(entry: str) -> bool:
-    """Files `modsim plot` and `modsim report` (re)write in a finished results folder."""
-    return entry in ("report.html", "charts/") or re.fullmatch(r"charts/[^/]+\.(png|svg)", entry) is not None
-
-
-def _listed_files(folder: Path) -> tuple[set[str] | None, str]:
-    """The entries a results folder's manifest says modsim wrote, or None and why it proves nothing."""
-    manifest_path = folder / "manifest.json"
-    if manifest_path.is_symlink() or not manifest_path.is_file():
-        return None, "is not a modsim results folder (no manifest.json)"
-    try:
-        info = json.loads(manifest_path.read_text())
-    except (OSError, ValueError):
-        return None, "is not a modsim results folder (its manifest.json cannot be read)"
-    files = info.get("files") if isinstance(info, dict) else None
-    if (not isinstance(info, dict) or info.get("modsim_format") != MANIFEST_FORMAT or not isinstance(files, list)
-            or not all(isinstance(f, str) for f in files)):
-        return None, "is not a modsim results folder (its manifest.json carries no modsim file list)"
-    return set(files), ""
-
-
-def _not_ours(folder: Path, allow: tuple[str, ...] = ()) -> str | None:
-    """None when modsim provably wrote the folder (its manifest lists all it holds), else why not.
-
-    ``allow``: top-level names also accepted (run.json in a work folder being finished).
-    """
-    if folder.is_symlink() or not folder.is_dir():
-        return "is not a folder"
-    listed, why = _listed_files(folder)
-    if listed is None:
-        return why
-    try:
-        for rel, is_dir, link in _walk(folder):
-            if rel == "manifest.json" or rel.split("/")[0] in allow:
-                continue
-            if link:
-                return f"holds {rel}, a symbolic link modsim did not make"
-            entry = rel + "/" if is_dir else rel
-            if entry not in listed and not _redrawn(entry):
-                return f"holds {entry}, which modsim did not write"
-    except OSError as exc:
-        return f"cannot be read: {os_reason(exc)}"
-    return None
-
-
-def _remove_ours(folder: Path) -> None:
-    """Remove a results folder modsim wrote: each listed file, then its folders, its manifest last.
-
-    Nothing unlisted is removed (a file that appeared meanwhile stops the removal), and the manifest
-    goes last, so a folder half-removed by a kill is still provably modsim's.
-    """
-    listed, why = _listed_files(folder)
-    if listed is None:
-        raise OutputError(f"{folder} {why}; modsim will not remove it")
-    for dirpath, dirnames, filenames in os.walk(folder, topdown=False):
-        base = Path(dirpath)
-        rel_dir = base.relative_to(folder).as_posix()
-        prefix = "" if rel_dir == "." else rel_dir + "/"
-        for name in filenames:
-            rel = prefix + name
-            if rel == "manifest.json":
-                continue
-            if rel not in listed and not _redrawn(rel):
-                raise OutputError(f"{folder} now holds {rel}, which modsim did not write; modsim will not remove it")
-            os.unlink(base / name)
-        for name in dirnames:
-            rel = prefix + name
-            if (base / name).is_symlink() or (rel + "/" not in listed and not _redrawn(rel + "/")):
-                raise OutputError(f"{folder} now holds {rel}, which modsim did not write; modsim will not remove it")
-            os.rmdir(base / name)
-    (folder / "manifest.json").unlink()
-    folder.rmdir()
-
-
-def _partial_is_ours(work: Path) -> bool:
-    """Whether a ``.NAME.partial`` folder is one modsim made (parts/, run.json or a modsim manifest), or empty."""
-    if work.is_symlink() or not work.is_dir():
-        return False
-    if not any(work.iterdir()):
-        return True
-    parts = work / "parts"
-    if (parts.is_dir() and not parts.is_symlink()) or (work / "run.json").is_file():
-        return True
-    return _listed_files(work)[0] is not None
-
-
-def _is_complete(work: Path) -> bool:
-    """A work folder whose tables are complete: sealed by ``finalize`` (manifest lists all), parts/ removed."""
-    return not (work / "parts").exists() and _not_ours(work, allow=("run.json",)) is None
-
-
-def _holds_work(work: Path) -> bool:
-    """Whether a work folder holds anything worth keeping (more than an empty parts/ and its record)."""
-    for entry in work.iterdir():
-        if entry.name == "parts" and entry.is_dir() and not any(entry.iterdir()):
-            continue
-        if entry.name == "run.json":
-            continue
-        return True
-    return False
-
-
-# ---------------------------------------------------------------------------- saved replications
-
-
-def _digest(body: dict) -> str:
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=True)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _replication(data) -> Replication | None:
-    """A Replication from saved plain data, or None when it does not have the shape modsim writes."""
-    if not isinstance(data, dict) or set(data) != {"outcomes", "series", "timeline", "survival"}:
-        return None
-    outcomes, series, timeline, survival = data["outcomes"], data["series"], data["timeline"], data["survival"]
-    if not (isinstance(outcomes, dict) and all(isinstance(k, str) and _number(v) for k, v in outcomes.items())):
-        return None
-    if not (isinstance(series, dict) and all(isinstance(k, str) and isinstance(v, list) and all(map(_number, v))
-                                             for k, v in series.items())):
-        return None
-    if not (isinstance(timeline, list) and all(
-            isinstance(row, list) and len(row) == 4 and isinstance(row[0], str) and _number(row[1])
-            and isinstance(row[2], str) and isinstance(row[3], str) for row in timeline)):
-        return None
-    if not (isinstance(survival, list) and all(map(_number, survival))):
-        return None
-    return Replication(outcomes=outcomes, series=series, timeline=[tuple(row) for row in timeline], survival=survival)
-
-
-def _sets_text(sets) -> str:
-    return "no --set" if not sets else " ".join(f"--set {shlex.quote(str(s))}" for s in sets)
-
-
-def _read_part(path: Path, want: dict) -> tuple[Replication | Failure | None, str | None]:
-    """A saved replication checked against what it must be (``want``), or why it cannot be used."""
-    try:
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, f"cannot be read ({os_reason(exc)})"
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return None, "is not valid JSON (truncated or corrupted)"
-    if not isinstance(data, dict) or data.get("format") != PART_FORMAT or not isinstance(data.get("sha256"), str):
-        return None, "is not a replication file this modsim wrote"
-    checksum = data.pop("sha256")
-    if _digest(data) != checksum:
-        return None, "does not match its checksum (edited or corrupted)"
-    key = data.get("key")
-    if not isinstance(key, str) or _safe_name(key) != path.stem:
-        return None, f"holds {key}, not {path.stem} (copied from another replication's file)"
-    if data.get("replication") != want["replication"]:
-        return None, f"holds replication {data.get('replication')}, not {want['replication']}"
-    if data.get("seed") != want["seed"]:
-        return None, f"belongs to another run (seed {data.get('seed')}; this run's is {want['seed']})"
-    if data.get("sets") != want["sets"]:
-        return None, (f"belongs to another run ({_sets_text(data.get('sets'))}; "
-                      f"this run has {_sets_text(want['sets'])})")
-    if data.get("scenario_hash") != want["scenario_hash"]:
-        return None, (f"belongs to another run (scenario hash {data.get('scenario_hash')}; "
-                      f"this run's is {want['scenario_hash']})")
-    if data.get("kind") == "failure":
-        return None, None  # a failed replication is simply run again
-    record = _replication(data.get("record")) if data.get("kind") == "replication" else None
-    if record is None:
-        return None, "holds data of the wrong type"
-    return record, None
-
-
-# ---------------------------------------------------------------------------------- the folder
+from sim.results.identity import (
+    MANIFEST_FORMAT, PARTIAL_SUFFIX, RECORD_FORMAT, RESULTS_ROOT, _WARNINGS_SHOWN, _safe_name, _utc_stamp,
+    _warn_stderr, PART_FORMAT, scenario_document, scenario_hash,
+)
+from sim.results.ownership import (
+    _check_ancestors, _holds_work, _is_complete, _make_parent, _non_empty, _not_ours,
+    _partial_is_ours, _remove_ours, _walk,
+)
+from sim.results.parts import _digest, _make_parts, _read_part, _sets_text
 
 
 class ResultsFolder:
@@ -634,16 +381,6 @@ class ResultsFolder:
         return self.final
 
 
-def _make_parts(work: Path, fresh: bool) -> None:
-    """The work folder's ``parts/``, made anew (``fresh``: whatever was at ``work`` removed first) or kept."""
-    try:
-        if fresh and work.exists():
-            shutil.rmtree(work)
-        (work / "parts").mkdir(parents=True, exist_ok=not fresh)
-    except OSError as exc:
-        raise OutputError(f"cannot create results folder {work}: {os_reason(exc)}") from None
-
-
 def _fresh_default(name: str) -> tuple[Path, FolderLock]:
     """``results/<name>-<UTC time>[-n]/``: the first such name nobody has, with its lock taken."""
     shown = str(RESULTS_ROOT)
@@ -668,50 +405,3 @@ def _fresh_default(name: str) -> tuple[Path, FolderLock]:
             continue
         return final, got
     raise OutputError(f"cannot choose a results folder in {RESULTS_ROOT}: too many named {base}; use --out")
-
-
-def _make_parent(final: Path, shown: str) -> None:
-    try:
-        final.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create results folder {final}: {os_reason(exc)}") from None
-
-
-def _non_empty(folder: Path, shown: str) -> bool:
-    try:
-        return any(folder.iterdir())
-    except OSError as exc:
-        raise OutputError(f"{shown}: cannot read the folder: {os_reason(exc)}") from None
-
-
-def _check_ancestors(final: Path, shown: str) -> None:
-    """A clear error when a folder above `final` is a file (`--out /etc/hostname/x`)."""
-    for parent in final.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise OutputError(f"{shown}: {parent} is a file, not a folder")
-            if not os.access(parent, os.W_OK | os.X_OK):
-                raise OutputError(f"{shown}: cannot create results folder in {parent}: permission denied")
-            return
-
-
-def manifest(command: str, scenario: Scenario | None, seed: int, started: dt.datetime, **extra) -> dict:
-    """What a results folder records about how it was made (``finalize`` adds the list of its files)."""
-    from sim import __version__
-
-    finished = dt.datetime.now(dt.timezone.utc)
-    return {
-        "modsim_version": __version__,
-        "git_commit": git_commit(),
-        "command": command,
-        "command_line": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
-        "scenario": scenario.name if scenario else None,
-        "scenario_hash": scenario_hash(scenario) if scenario else None,
-        "seed": seed,
-        "started_utc": started.isoformat(),
-        "finished_utc": finished.isoformat(),
-        "wall_seconds": round((finished - started).total_seconds(), 3),
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        **extra,
-    }
