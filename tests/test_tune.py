@@ -29,6 +29,7 @@ from typer.testing import CliRunner
 
 from sim.cli import app
 from sim.experiment import tune as tun
+from sim.experiment import tune_answer as tun_answer
 from sim.experiment.sweep import parse_range
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -179,7 +180,7 @@ def run_study(db: Path, case: str, trials: int, die_at: int | None = None, calls
     finally:
         if writes is not None:
             writes.append(count[0])
-    return tun.trials_table(study, ranges, objectives, constraints)
+    return tun_answer.trials_table(study, ranges, objectives, constraints)
 
 
 @pytest.mark.parametrize("case,trials,batch", [("tpe", 12, 1), ("tpe-small", 9, 1), ("parameter", 8, 1), ("nsga", 6, 1),
@@ -235,7 +236,7 @@ def test_batches_depend_on_the_batch_not_on_the_order_settings_finish(fast_tmp):
 
         tun.optimize(study, ranges, objectives, constraints, 10, 7, fake_outcomes, batch=4,
                      evaluate_many=None if backwards is None else many)
-        tables.append(tun.trials_table(study, ranges, objectives, constraints))
+        tables.append(tun_answer.trials_table(study, ranges, objectives, constraints))
     pd.testing.assert_frame_equal(tables[0], tables[1])
     pd.testing.assert_frame_equal(tables[0], tables[2])
     assert sizes == [4, 4, 2] * 2  # trials 0-3, 4-7, 8-9 asked together
@@ -281,9 +282,9 @@ def test_fewest_reviewers_meeting_the_constraint(fewest):
     last = result.stdout.strip().splitlines()[-1]
     row = table.set_index(REVIEWERS).loc[best].to_dict()
     assert last.startswith(f"{best} reviewers ({REVIEWERS}): the fewest tried that meets every constraint, with "
-                           f"queue_wait_mean_h {tun.with_interval(row, 'queue_wait_mean_h')} <= 0.1")
+                           f"queue_wait_mean_h {tun_answer.with_interval(row, 'queue_wait_mean_h')} <= 0.1")
     assert f"; {best - 1} does not (queue_wait_mean_h " in last
-    assert "[" in tun.with_interval(row, "queue_wait_mean_h")  # three replications: an interval
+    assert "[" in tun_answer.with_interval(row, "queue_wait_mean_h")  # three replications: an interval
 
 
 def test_trials_keep_each_outcome_with_its_interval_over_the_replications(fewest):

@@ -45,6 +45,7 @@ def tune(
 
     from sim.experiment import sweep as swp
     from sim.experiment import tune as tun
+    from sim.experiment import tune_answer as tun_answer
     from sim.experiment.executors import executor_for
     from sim.experiment.replicate import Failure, Task, TaskReport, run_tasks
     from sim.metrics import Replication
@@ -126,10 +127,10 @@ def tune(
 
             tun.optimize(study, ranges, objectives, constraints, trials, seed, evaluate, advance, batch=batch,
                          evaluate_many=evaluate_many)
-        shown = st.outcome_list(options.outcomes, tun.measured_outcomes(study)) if options.outcomes else []
-        table = tun.trials_table(study, ranges, objectives, constraints, shown)
-        best = tun.best_trials(table, objectives)
-        settings = {int(n): tun.trial_sets(study, int(n)) for n in table.trial}
+        shown = st.outcome_list(options.outcomes, tun_answer.measured_outcomes(study)) if options.outcomes else []
+        table = tun_answer.trials_table(study, ranges, objectives, constraints, shown)
+        best = tun_answer.best_trials(table, objectives)
+        settings = {int(n): tun_answer.trial_sets(study, int(n)) for n in table.trial}
         (study_folder.work / "best").mkdir(exist_ok=True)
         for number in best:
             values = settings[number]
@@ -163,7 +164,7 @@ def tune(
                settings)
     if not best:
         err_console.print("no trial met every constraint: best/ is empty", markup=False)
-    _say_tuned(path, failed, reports, tun.answer(table, best, ranges, objectives, constraints, settings))
+    _say_tuned(path, failed, reports, tun_answer.answer(table, best, ranges, objectives, constraints, settings))
 
 
 def _say_tuned(path: Path, failed: int, report: TaskReport, sentence: str) -> None:
@@ -183,7 +184,7 @@ def print_best(table: pd.DataFrame, best: list[int], ranges, objectives: list[st
     outcome with its 95% interval over the trial's replications."""
     from rich.table import Table
 
-    from sim.experiment.tune import with_interval
+    from sim.experiment.tune_answer import with_interval
 
     out = Table(title=title + (" - Pareto front" if pareto else " - best"), title_justify="left")
     paths = [r.path for r in ranges]
