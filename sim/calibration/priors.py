@@ -59,15 +59,27 @@ class Prior:
         if self.kind == "int":
             return int(round(number))
         if self.kind == "duration":
-            return duration_text(number, self.range.high - self.range.low)
+            return readable_duration(number) if self.range.high - self.range.low >= 48 else \
+                duration_text(number, self.range.high - self.range.low)
         return float(number)
 
     def shown(self, number: float) -> str:
         """A number as a reader wants it (a duration with its unit)."""
         from sim.formatting import format_number
 
-        value = self.setting(number) if self.kind != "float" else number
-        return value if isinstance(value, str) else (str(value) if isinstance(value, int) else format_number(value))
+        if self.kind == "duration":
+            return readable_duration(min(max(number, self.range.low), self.range.high))
+        value = self.setting(number) if self.kind == "int" else number
+        return str(value) if isinstance(value, int) else format_number(value)
+
+
+def readable_duration(hours: float) -> str:
+    """A duration of days or more in days to three significant figures (``42.5d``), shorter ones in hours."""
+    from sim.formatting import format_number
+
+    if hours >= 48:
+        return f"{float(f'{hours / 24:.3g}'):g}d"
+    return f"{float(f'{hours:.3g}'):g}h" if hours >= 1 else format_number(hours * 60) + "min"
 
 
 def parse_prior(spec: str, index: int) -> Prior:
