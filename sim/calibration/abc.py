@@ -119,9 +119,24 @@ class Evaluator:
         return {"replication": index, "seed": self.setup.seed, "sets": list(self.setup.sets),
                 "scenario_hash": data_hash({"parameters": values, "key": key})}
 
+    def saved(self, key: str, want: dict) -> dict | None:
+        """The targets' values saved under ``key`` before an interruption, if intact and this proposal's."""
+        from sim.results import _read_part
+
+        path = self.folder.parts / f"{key}.json"
+        record, _ = _read_part(path, want) if path.exists() else (None, None)
+        if record is None:
+            return None
+        self.reused += 1
+        return dict(record.outcomes)
+
+    def save(self, key: str, want: dict, record) -> None:
+        """Save one evaluated proposal (atomically, with its identity and checksum)."""
+        self.folder.save_part(key, record, index=want["replication"], seed=want["seed"],
+                              scenario_hash=want["scenario_hash"], sets=want["sets"])
+
     def __call__(self, t: int, first: int, proposals: list[dict]) -> list[dict]:
         from sim.experiment.replicate import Failure, Task, run_tasks
-        from sim.results import _read_part
 
         nan = {target.name: math.nan for target in self.setup.targets}
         results: dict[str, dict] = {}
@@ -129,11 +144,9 @@ class Evaluator:
         for k, values in enumerate(proposals):
             key, index = part_key(t, first + k), (t + 1) * STRIDE + first + k
             wants[key] = self.want(key, index, values)
-            saved = self.folder.parts / f"{key}.json"
-            record, _ = _read_part(saved, wants[key]) if saved.exists() else (None, None)
-            if record is not None:
-                results[key] = dict(record.outcomes)
-                self.reused += 1
+            saved = self.saved(key, wants[key])
+            if saved is not None:
+                results[key] = saved
                 continue
             data = self.scenario_data(values)
             if data is None:
@@ -142,9 +155,7 @@ class Evaluator:
             tasks.append(Task(key, self.setup.payload(data), self.setup.seed, index))
 
         def done(key, record) -> None:
-            want = wants[key]
-            self.folder.save_part(key, record, index=want["replication"], seed=want["seed"],
-                                  scenario_hash=want["scenario_hash"], sets=want["sets"])
+            self.save(key, wants[key], record)
             if isinstance(record, Failure):
                 self.failures += 1
                 self.first_error = self.first_error or record.error
@@ -225,6 +236,8 @@ def run_abc(setup: Setup, folder, executor, on_generation: Callable[[Generation]
     prior = pyabc.Distribution(**{p.name: pyabc.RV("uniform", p.bounds()[0], p.bounds()[1] - p.bounds()[0])
                                   for p in setup.priors})
     total = _total_evaluations(db) if done else 0
+    if done and _last_epsilon(db) <= setup.min_epsilon:
+        return evaluator  # it had stopped at its threshold before the interruption
     for t in range(done, setup.generations):
         if setup.max_evaluations is not None and total >= setup.max_evaluations:
             break
@@ -253,6 +266,12 @@ def run_abc(setup: Setup, folder, executor, on_generation: Callable[[Generation]
         if epsilon <= setup.min_epsilon:
             break
     return evaluator
+
+
+def _last_epsilon(db: Path) -> float:
+    pops = _history(db).get_all_populations()
+    pops = pops[pops.t >= 0]
+    return float(pops.epsilon.iloc[-1]) if len(pops) else math.inf
 
 
 def _total_evaluations(db: Path) -> int:

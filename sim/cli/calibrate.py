@@ -101,6 +101,10 @@ def _run(study, scenario_path, base, priors, loaded, seed, count, particles, gen
                           f"({g.accepted / max(g.proposals, 1):.0%}), {g.seconds:.0f} s", markup=False,
                           highlight=False, soft_wrap=True)
 
+    stored = ab.stored_generations(study.work / ab.DB)
+    if stored:
+        err_console.print(f"resumed: {stored} generation(s) stored in {study.work / ab.DB}", markup=False,
+                          highlight=False, soft_wrap=True)
     try:
         with executor_for(options.workers, options.scheduler, max(particles, 2)) as executor:
             evaluator = ab.run_abc(setup, study.folder, executor, said)
@@ -126,7 +130,7 @@ def _run(study, scenario_path, base, priors, loaded, seed, count, particles, gen
     st.load_point(study.work / "calibrated.yaml", [], [], "calibrated.yaml")  # it must run as it is
     files = {"posterior.parquet": post, "posterior.csv": summary, "generations.csv": ab.generations_table(db),
              "predictive.parquet": ppc_long, "predictive.csv": ppc}
-    extra = dict(targets=str(targets_path(loaded)), params=[p.text + f" ({p.path})" for p in priors],
+    extra = dict(targets=str(loaded.path), params=[p.text + f" ({p.path})" for p in priors],
                  particles=particles, generations=generations, replications=count, evaluations=evaluator.evaluations,
                  reused=evaluator.reused, failures=evaluator.failures, invalid=evaluator.invalid,
                  workers=options.workers, scheduler=options.scheduler, resumed=study.resumed)
@@ -139,10 +143,6 @@ def _run(study, scenario_path, base, priors, loaded, seed, count, particles, gen
                           markup=False, highlight=False, soft_wrap=True)
 
 
-def targets_path(loaded) -> str:
-    return str(loaded.path)
-
-
 def _predictive(setup, evaluator, post, draws: list[int], executor) -> dict[int, dict]:
     """Simulate the posterior predictive check: one replication at each drawn particle (saved as it ends)."""
     import math
@@ -150,7 +150,6 @@ def _predictive(setup, evaluator, post, draws: list[int], executor) -> dict[int,
     from sim.calibration.abc import PREDICTIVE
     from sim.calibration.simulate import simulate_targets
     from sim.experiment.replicate import Failure, Task, run_tasks
-    from sim.results import _read_part
 
     values: dict[int, dict] = {}
     tasks, wants = [], {}
@@ -159,10 +158,9 @@ def _predictive(setup, evaluator, post, draws: list[int], executor) -> dict[int,
         params = {p.name: math.log10(float(row[p.path])) if p.log else float(row[p.path]) for p in setup.priors}
         key = f"ppc-{k:06d}"
         wants[key] = evaluator.want(key, PREDICTIVE + k, params)
-        saved = evaluator.folder.parts / f"{key}.json"
-        record, _ = _read_part(saved, wants[key]) if saved.exists() else (None, None)
-        if record is not None:
-            values[k] = dict(record.outcomes)
+        saved = evaluator.saved(key, wants[key])
+        if saved is not None:
+            values[k] = saved
             continue
         data = evaluator.scenario_data(params)
         if data is None:
@@ -171,9 +169,7 @@ def _predictive(setup, evaluator, post, draws: list[int], executor) -> dict[int,
         tasks.append(Task(key, setup.payload(data), setup.seed, PREDICTIVE + k))
     with progress_bar("posterior predictive check", len(tasks)) as advance:
         def done(key, record) -> None:
-            want = wants[key]
-            evaluator.folder.save_part(key, record, index=want["replication"], seed=want["seed"],
-                                       scenario_hash=want["scenario_hash"], sets=want["sets"])
+            evaluator.save(key, wants[key], record)
             values[int(key[4:])] = {} if isinstance(record, Failure) else dict(record.outcomes)
             advance()
 
