@@ -35,12 +35,18 @@ def _scale(prior: dict) -> tuple[float, str]:
 
 def _log_axis(ax, axis: str) -> None:
     """A log axis labelled with plain numbers (0.5, 20, 300), not powers of ten."""
-    from matplotlib.ticker import FuncFormatter, NullFormatter
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
     target = ax.xaxis if axis == "x" else ax.yaxis
+    target.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     target.set_minor_formatter(NullFormatter())
+
+
+def _short(path: str) -> str:
+    """The last two segments of a dotted path (``board.selection_delay``, ``violations.0.probability``)."""
+    return ".".join(str(path).split(".")[-2:])
 
 
 def _grid(n: int, width: float = 4.2, height: float = 3.0):
@@ -84,17 +90,17 @@ def pairs_chart(data: FolderData) -> dict[str, Figure]:
     post, priors = data.table("posterior.parquet"), _priors(data)
     if post is None or len(priors) < 2:
         return {}
-    n = len(priors)
-    fig, axes = figure(2.4 * n + 0.5, 2.4 * n + 0.5, nrows=n, ncols=n, squeeze=False)
+    n = len(priors) - 1  # rows: the 2nd..last parameter (y); columns: the 1st..second-to-last (x)
+    fig, axes = figure(max(2.6 * n + 0.8, 6.5), 2.6 * n + 0.8, nrows=n, ncols=n, squeeze=False)
     w = post.weight.to_numpy(dtype=float)
     sizes = 8 + 60 * w / max(w.max(), 1e-300)
-    for i, py in enumerate(priors):
-        for j, px in enumerate(priors):
+    for i, py in enumerate(priors[1:]):
+        for j, px in enumerate(priors[:-1]):
             ax = axes[i][j]
-            if j >= i:
+            if j > i:
                 ax.set_visible(False)
                 continue
-            (ux, _), (uy, _) = _scale(px), _scale(py)
+            (ux, lx), (uy, ly) = _scale(px), _scale(py)
             ax.scatter(post[px["parameter"]] / ux, post[py["parameter"]] / uy, s=sizes, color=colour(0), alpha=0.5,
                        lw=0)
             ax.set_xlim(float(px["low"]) / ux, float(px["high"]) / ux)
@@ -104,9 +110,9 @@ def pairs_chart(data: FolderData) -> dict[str, Figure]:
             if _is_log(py):
                 _log_axis(ax, "y")
             if i == n - 1:
-                ax.set_xlabel(str(px["parameter"]).rsplit(".", 2)[-2:][-1], fontsize=8)
+                ax.set_xlabel(_short(px["parameter"]) + (f" ({lx})" if lx else ""), fontsize=8)
             if j == 0:
-                ax.set_ylabel(str(py["parameter"]).rsplit(".", 2)[-2:][-1], fontsize=8)
+                ax.set_ylabel(_short(py["parameter"]) + (f" ({ly})" if ly else ""), fontsize=8)
             ax.tick_params(labelsize=7)
     title(fig, "Which combinations of parameters do the targets pin down?",
           "Each particle of the last generation, sized by its weight, over the priors' ranges.")
