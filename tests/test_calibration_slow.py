@@ -43,4 +43,5 @@ def test_posterior_intervals_cover_the_truth_over_draws(tmp_path):
     n = len(inside)
     assert n == DRAWS * len(PARAMS) // 2
     bound = 0.9 - 2.33 * math.sqrt(0.9 * 0.1 / n)
+    print(f"coverage of the 90% intervals: {np.mean(inside):.2f} of {n} (bound {bound:.2f})")
     assert np.mean(inside) >= bound, f"coverage {np.mean(inside):.2f} of {n} below {bound:.2f}"
