@@ -300,3 +300,58 @@ def daily_views(created, end, reach, decay, horizon: float, lost_hours=None) -> 
         previous[live] = cumulative
         live = live[cumulative < r]
     return totals
+
+
+# ------------------------------------------------------------------ calibration outcomes (modsim calibrate)
+# Platform-wide shares that Meta's transparency reports give, measured on request (``sim.calibration``) and
+# not in every run's tables, so that the runs' outcomes (and the golden files) stay as they are.
+
+CALIBRATION_OUTCOMES = ("proactive_share", "incitement_proactive_share", "violating_view_share",
+                        "incitement_view_share")
+
+
+def total_views(world) -> float:
+    """Expected views of every post published during the run (lawful or not) up to the horizon, in closed
+    form from each account class's posting rate, reach and view decay (the model draws only posts that can
+    matter, so lawful unreported posts are counted here, not drawn)."""
+    span = world.horizon
+    total = 0.0
+    for klass in world.classes:
+        spec = klass.spec
+        rate = spec.count * spec.posts_per_day / 24.0
+        tau = spec.view_decay
+        total += rate * spec.reach_mean * (span - tau * -np.expm1(-span / tau))
+    return float(total)
+
+
+def calibration_outcomes(world) -> dict[str, float]:
+    """``proactive_share`` (of the violating posts removed, the share removed before any user report),
+    ``incitement_proactive_share`` (the same for the harm categories), ``violating_view_share`` (prevalence:
+    views of violating posts over the expected views of all posts, ``total_views``) and
+    ``incitement_view_share`` (the same for the harm categories)."""
+    created = _column(world, "created")
+    exists = existing_mask(world, _column(world, "klass"), _column(world, "author"), created)
+    removed_at = np.fromiter(world.removed_at, dtype=float, count=len(created))
+    end = np.minimum(removed_at, world.horizon)
+    violating = (_column(world, "kind") == VIOLATING) & exists
+    harm_ids = [world.categories[c] for c in world.scenario.harm.categories if c in world.categories]
+    incitement = violating & np.isin(_column(world, "category"), harm_ids)
+    views = views_by(end - created - paused_hours(created, end, world.government.blocks), _column(world, "reach"),
+                     _column(world, "decay"))
+    first_report = np.full(len(created), np.inf)
+    report_times, owners = _report_owners(world)
+    if len(owners):
+        np.minimum.at(first_report, owners, report_times)
+    removed = removed_at <= world.horizon
+    proactive = removed & (removed_at <= first_report)
+    everything = total_views(world)
+
+    def share(numerator: np.ndarray, among: np.ndarray) -> float:
+        return float(numerator[among].mean()) if among.any() else float("nan")
+
+    return {
+        "proactive_share": share(proactive, violating & removed),
+        "incitement_proactive_share": share(proactive, incitement & removed),
+        "violating_view_share": float(views[violating].sum() / everything) if everything > 0 else float("nan"),
+        "incitement_view_share": float(views[incitement].sum() / everything) if everything > 0 else float("nan"),
+    }

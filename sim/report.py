@@ -166,6 +166,40 @@ def _comparison_table(table: pd.DataFrame, outcomes: list[str] | None) -> str:
     return text
 
 
+def calibration_section(data: FolderData) -> str:
+    """A calibration's posterior (median and 90% interval of each parameter, against its prior), its posterior
+    predictive check (each target simulated under the posterior against the observed value) and the
+    calibrated scenario (calibrated.yaml)."""
+    posterior, predictive = data.table("posterior.csv"), data.table("predictive.csv")
+    if posterior is None:
+        return ""
+    from sim.calibration.priors import readable_duration
+
+    def shown(row, value) -> str:
+        return readable_duration(float(value)) if row.get("unit") == "h" else _num(value)
+
+    rows = [[_e(r["parameter"]), _e(r["prior"]), shown(r, r["median"]),
+             f"{shown(r, r['q05'])} .. {shown(r, r['q95'])}", f"{float(r['width_share']):.0%}"]
+            for r in posterior.to_dict("records")]
+    text = ('<h2 id="calibration">Calibration</h2><p>Each parameter&#39;s weighted posterior median and 90% interval '
+            "(the last generation of ABC-SMC). <em>Width</em> is the interval's share of the prior's range (on its "
+            "scale): near 90%, the targets do not identify the parameter.</p>"
+            + _table(["parameter", "prior", "median", "90% interval", "width"], rows))
+    if predictive is not None:
+        lines = [[_e(r["target"]), _num(r["observed"]) + ("" if r["bound"] == "equal" else f" ({_e(r['bound'])})"),
+                  _num(r["tolerance"]), _num(r["median"]), f"{_num(r['q05'])} .. {_num(r['q95'])}",
+                  f"{float(r['within_tolerance']):.0%}", f"{int(r['defined'])} of {int(r['draws'])}"]
+                 for r in predictive.to_dict("records")]
+        text += ("<p>Posterior predictive check: each target in replications at particles drawn from the posterior."
+                 "</p>" + _table(["target", "observed", "tolerance", "simulated median", "5-95%", "within tolerance",
+                                  "defined"], lines))
+    calibrated = _text_file(data.folder, "calibrated.yaml")
+    if calibrated:
+        text += ("<details><summary>The calibrated scenario (calibrated.yaml)</summary>"
+                 f"<pre>{_e(calibrated)}</pre></details>")
+    return text
+
+
 def chart_files(folder: Path) -> list[Path]:
     """The charts of a folder in reading order: the SVG of each chart, or its PNG when there is no SVG."""
     charts = folder / "charts"
@@ -226,6 +260,7 @@ def write_report(folder: str | Path, outcomes: list[str] | None = None) -> Path:
     body.append('<nav class="meta"><a href="#outcomes">outcomes</a><a href="#charts">charts</a>'
                 '<a href="#scenario">scenario</a><a href="#manifest">manifest</a></nav>')
     body.append(summary_section(data, outcomes))
+    body.append(calibration_section(data))
     body.append(charts_section(folder))
     scenario_text = _text_file(folder, "scenario.yaml")
     if scenario_text:

@@ -1,7 +1,7 @@
 """Charts of a results folder, drawn from whichever of its files exist.
 
 ``draw_charts(folder)`` looks at what the folder holds (``survival.parquet``, ``timeseries.parquet``,
-``tracked.parquet``, ``comparison.csv``, ``sweep.parquet``, ``trials.parquet``, ``sensitivity.csv``)
+``tracked.parquet``, ``comparison.csv``, ``sweep.parquet``, ``trials.parquet``, ``sensitivity.csv``, a calibration's ``posterior.parquet`` and ``predictive.parquet``)
 and draws every chart those files allow into ``folder/charts/`` as PNG and SVG. A missing optional
 file means a missing chart, never an error. ``build_charts`` returns the matplotlib Figures without
 saving them (for tests and notebooks).
@@ -20,6 +20,7 @@ from typing import Callable
 
 from matplotlib.figure import Figure
 
+from sim.plots.calibration_charts import calibration_charts
 from sim.plots.data import FolderData
 from sim.plots.experiment_charts import comparison_chart, sensitivity_chart, sweep_charts, tuning_charts
 from sim.plots.run_charts import government_chart, survival_chart, timeseries_chart, tracked_charts
@@ -35,6 +36,7 @@ BUILDERS: list[tuple[str, Callable[[FolderData, list[str] | None], dict[str, Fig
     ("sweep", sweep_charts),
     ("tuning", tuning_charts),
     ("sensitivity", sensitivity_chart),
+    ("calibration", calibration_charts),
 ]
 
 CAPTIONS = {
@@ -52,6 +54,12 @@ CAPTIONS = {
     "tuning_history": "Objective value of each trial (mean over its replications with its 95% interval; hollow when "
                       "infeasible or failed) and the best feasible value found so far.",
     "sensitivity": "Sensitivity indices of each parameter with their 95% intervals.",
+    "calibration_marginals": "Each parameter's weighted posterior over its prior's range, with the median and the "
+                             "90% interval: a posterior as wide as the range means the targets do not identify it.",
+    "calibration_pairs": "Every pair of calibrated parameters, a dot per particle sized by its weight: a ridge means "
+                         "the targets identify a combination, not each parameter.",
+    "calibration_predictive": "Posterior predictive check: each target in replications at particles drawn from the "
+                              "posterior, against the observed value (dashed) and its tolerance (shaded).",
 }
 
 
