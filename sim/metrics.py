@@ -330,16 +330,16 @@ def calibration_outcomes(world) -> dict[str, float]:
     views of violating posts over the expected views of all posts, ``total_views``) and
     ``incitement_view_share`` (the same for the harm categories)."""
     created = _column(world, "created")
-    exists = existing_mask(world, _column(world, "klass"), _column(world, "author"), created)
+    platform = world.platform
+    exists = platform.existing_mask(_column(world, "klass"), _column(world, "author"), created)
     removed_at = np.fromiter(world.removed_at, dtype=float, count=len(created))
     end = np.minimum(removed_at, world.horizon)
     violating = (_column(world, "kind") == VIOLATING) & exists
     harm_ids = [world.categories[c] for c in world.scenario.harm.categories if c in world.categories]
     incitement = violating & np.isin(_column(world, "category"), harm_ids)
-    views = views_by(end - created - paused_hours(created, end, world.government.blocks), _column(world, "reach"),
-                     _column(world, "decay"))
+    views = views_by(end - created - platform.lost_hours(created, end), _column(world, "reach"), _column(world, "decay"))
     first_report = np.full(len(created), np.inf)
-    report_times, owners = _report_owners(world)
+    report_times, owners, _ = _reports(world)
     if len(owners):
         np.minimum.at(first_report, owners, report_times)
     removed = removed_at <= world.horizon
