@@ -121,10 +121,10 @@ class Evaluator:
 
     def saved(self, key: str, want: dict) -> dict | None:
         """The targets' values saved under ``key`` before an interruption, if intact and this proposal's."""
-        from sim.results import _read_part
+        from sim.results import read_part
 
         path = self.folder.parts / f"{key}.json"
-        record, _ = _read_part(path, want) if path.exists() else (None, None)
+        record, _ = read_part(path, want) if path.exists() else (None, None)
         if record is None:
             return None
         self.reused += 1

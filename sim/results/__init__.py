@@ -26,7 +26,7 @@ from sim.results.identity import (
     MANIFEST_FORMAT, PART_FORMAT, PARTIAL_SUFFIX, RECORD_FORMAT, RESULTS_ROOT, data_hash, git_commit, manifest,
     scenario_document, scenario_hash,
 )
-from sim.results.parts import _digest
+from sim.results.parts import _digest, read_part
 
 __all__ = ["MANIFEST_FORMAT", "PART_FORMAT", "PARTIAL_SUFFIX", "RECORD_FORMAT", "RESULTS_ROOT", "ResultsFolder",
-           "_digest", "data_hash", "git_commit", "manifest", "scenario_document", "scenario_hash"]
+           "_digest", "data_hash", "git_commit", "manifest", "read_part", "scenario_document", "scenario_hash"]

@@ -31,7 +31,7 @@ from sim.results.ownership import (
     _check_ancestors, _holds_work, _is_complete, _make_parent, _non_empty, _not_ours,
     _partial_is_ours, _remove_ours, _walk,
 )
-from sim.results.parts import _digest, _make_parts, _read_part, _sets_text
+from sim.results.parts import _digest, _make_parts, read_part, _sets_text
 
 
 class ResultsFolder:
@@ -292,7 +292,7 @@ class ResultsFolder:
             if want is None:
                 problems.append(f"{path} is not a saved replication of this run; ignored")
                 continue
-            record, problem = _read_part(path, want)
+            record, problem = read_part(path, want)
             if problem:
                 problems.append(f"saved replication {path} {problem}; it is run again")
             elif record is not None:

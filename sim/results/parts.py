@@ -48,7 +48,7 @@ def _sets_text(sets) -> str:
     return "no --set" if not sets else " ".join(f"--set {shlex.quote(str(s))}" for s in sets)
 
 
-def _read_part(path: Path, want: dict) -> tuple[Replication | Failure | None, str | None]:
+def read_part(path: Path, want: dict) -> tuple[Replication | Failure | None, str | None]:
     """A saved replication checked against what it must be (``want``), or why it cannot be used."""
     try:
         text = path.read_text()
