@@ -142,7 +142,7 @@ class Users:
         self.batches.append(batch)
         self.offsets.append(offset)
         self.n_posts += len(batch)
-        world.removed_at += [UP] * len(batch)
+        world.removed_at.extend(repeat(UP, len(batch)))
         enter = np.flatnonzero(entry < world.horizon)
         if len(enter):
             times = entry[enter]
