@@ -155,6 +155,16 @@ class Users:
         batch.uniforms = None
         return offset
 
+    # What only reviews read: once the run is over, no outcome needs them (about 70 bytes a post).
+    REVIEW_COLUMNS = ("review_hours", "cross_check_hours", "escalation_uniforms", "appeal_uniforms", "difficulty",
+                      "first_line_error", "duplicate_uniforms", "duplicate_hours")
+
+    def release_review_columns(self) -> None:
+        """Drop the batches' columns that only reviews read (``REVIEW_COLUMNS``), at the end of the run."""
+        for batch in self.batches:
+            for column in self.REVIEW_COLUMNS:
+                setattr(batch, column, None)
+
     def _draw_review_columns(self, batch: PostBatch, name: str) -> None:
         """The columns of the features off by default (PostBatch.scripted and after), each from its own stream.
 

@@ -150,6 +150,7 @@ class World:
             if collecting:
                 gc.enable()
         self.harm.finish()
+        self.users.release_review_columns()
         return self
 
     def release(self) -> None:
