@@ -65,7 +65,7 @@ def scaled_users(scenario, factor: float):
 def replication(path: str, factor: float, sets: list[str]) -> dict:
     """One replication of a scenario (``factor`` times the users), as a worker runs it: the peak RSS above the
     RSS before it started, what the world still holds when the run ends (before its record is taken and
-    it is released), the tickets, and both per ticket."""
+    it is released; also once the C allocator returned its free pages), the tickets, and both per ticket."""
     import sim
     from sim.metrics import collect
     from sim.model.streams import Streams, replication_seed
@@ -82,13 +82,27 @@ def replication(path: str, factor: float, sets: list[str]) -> dict:
     seconds = time.perf_counter() - started
     gc.collect()
     retained = _status("VmRSS") - before
+    trimmed = _trimmed_rss() - before
     record = collect(world)
     peak = _status("VmHWM") - before
     tickets = int(record.outcomes.get("tickets") or record.outcomes.get("reviews") or 0)
     world.release()
     return {"scenario": Path(path).name, "users_factor": factor, "sets": sets, "tickets": tickets,
             "seconds": seconds, "peak_rss": peak, "retained_rss": retained, "before_rss": before,
-            "peak_per_ticket": peak / max(tickets, 1), "retained_per_ticket": retained / max(tickets, 1)}
+            "peak_per_ticket": peak / max(tickets, 1), "retained_per_ticket": retained / max(tickets, 1),
+            "retained_trimmed_rss": trimmed, "retained_trimmed_per_ticket": trimmed / max(tickets, 1)}
+
+
+def _trimmed_rss() -> int:
+    """RSS once the C allocator has handed its free pages back to the system (glibc ``malloc_trim``; the RSS as
+    it is elsewhere): what the world holds, without the freed memory the allocator keeps for later."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+    return _status("VmRSS")
 
 
 def retained(path: str, factor: float, sets: list[str], top: int = 12) -> dict:
