@@ -33,9 +33,8 @@ class Enforcer:
         self._tiers = tuple(sorted(tiers, key=lambda tier: tier.strikes, reverse=True))
         self.ladder = sorted(policy.ladder, key=lambda rung: rung.strikes)
         # Strike times per account, oldest first; strikes are only ever added at the current time, so once
-        # expired a strike stays expired and is dropped from the front (counts are unchanged). Keyed by one integer,
-        # class << 40 | author: a tuple key and its two ints would keep about 50 bytes more per account struck.
-        self._strikes: dict[int, float | list[float]] = {}
+        # expired a strike stays expired and is dropped from the front (counts are unchanged).
+        self._strikes: dict[tuple[int, int], list[float]] = {}
         self.per_removal = policy.strikes_per_removal
         self._expiry = policy.strike_expiry
         # The rung an account reaches with a given number of active strikes (the last rung of the sorted
@@ -56,14 +55,10 @@ class Enforcer:
         if per_removal == 0:
             return None
         self.strikes_issued += per_removal
-        key = account[0] << 40 | account[1]
-        strikes = self._strikes.get(key)
+        strikes = self._strikes.get(account)
         if strikes is None:
-            # Most accounts are struck once: a single strike is kept as its time alone, a list only from the second.
-            strikes = self._strikes[key] = now if per_removal == 1 else [now] * per_removal
+            strikes = self._strikes[account] = [now] * per_removal
         else:
-            if strikes.__class__ is not list:
-                strikes = self._strikes[key] = [strikes]
             expiry = self._expiry
             if now - strikes[0] >= expiry:
                 # expired strikes are at the front (times never decrease); drop them
@@ -72,7 +67,7 @@ class Enforcer:
                     k += 1
                 del strikes[:k]
             strikes.extend([now] * per_removal)
-        active = (1 if strikes.__class__ is not list else len(strikes)) if self._expiry > 0 else 0
+        active = len(strikes) if self._expiry > 0 else 0
         if public_figure and self._tiers:
             return self._protocol(account, now, restrictable, active)
         if self._lowest is None or active < self._lowest:
