@@ -2,6 +2,7 @@
 
     python -c "from bench.memory import main; main()" worker_imports
     python -c "from bench.memory import main; main()" replication SCENARIO USERS_FACTOR SET...
+    python -c "from bench.memory import main; main()" retained SCENARIO USERS_FACTOR SET...
 
 Each prints one JSON line. RSS is read from ``/proc/self/status`` (``VmRSS``, ``VmHWM``: the
 resident set now and at its peak), so numpy arrays count as well as Python objects.
@@ -64,7 +65,7 @@ def scaled_users(scenario, factor: float):
 def replication(path: str, factor: float, sets: list[str]) -> dict:
     """One replication of a scenario (``factor`` times the users), as a worker runs it: the peak RSS above the
     RSS before it started, what the world still holds when the run ends (before its record is taken and
-    it is released), the tickets, and both per ticket."""
+    it is released; also once the C allocator returned its free pages), the tickets, and both per ticket."""
     import sim
     from sim.metrics import collect
     from sim.model.streams import Streams, replication_seed
@@ -81,13 +82,53 @@ def replication(path: str, factor: float, sets: list[str]) -> dict:
     seconds = time.perf_counter() - started
     gc.collect()
     retained = _status("VmRSS") - before
+    trimmed = _trimmed_rss() - before
     record = collect(world)
     peak = _status("VmHWM") - before
     tickets = int(record.outcomes.get("tickets") or record.outcomes.get("reviews") or 0)
     world.release()
     return {"scenario": Path(path).name, "users_factor": factor, "sets": sets, "tickets": tickets,
             "seconds": seconds, "peak_rss": peak, "retained_rss": retained, "before_rss": before,
-            "peak_per_ticket": peak / max(tickets, 1), "retained_per_ticket": retained / max(tickets, 1)}
+            "peak_per_ticket": peak / max(tickets, 1), "retained_per_ticket": retained / max(tickets, 1),
+            "retained_trimmed_rss": trimmed, "retained_trimmed_per_ticket": trimmed / max(tickets, 1)}
+
+
+def _trimmed_rss() -> int:
+    """RSS once the C allocator has handed its free pages back to the system (glibc ``malloc_trim``; the RSS as
+    it is elsewhere): what the world holds, without the freed memory the allocator keeps for later."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+    return _status("VmRSS")
+
+
+def retained(path: str, factor: float, sets: list[str], top: int = 12) -> dict:
+    """What a finished replication still holds, by the line that allocated it (tracemalloc): bytes per ticket
+    of the ``top`` lines, and in all."""
+    import tracemalloc
+
+    import sim
+    from sim.model.streams import Streams, replication_seed
+    from sim.model.world import World
+
+    scenario = sim.load_scenario(path, sets)
+    if factor != 1:
+        scenario = scaled_users(scenario, factor)
+    tracemalloc.start()
+    world = World(scenario, Streams(replication_seed(scenario.seed, 0)))
+    world.run()
+    gc.collect()
+    snapshot = tracemalloc.take_snapshot()
+    tracemalloc.stop()
+    tickets = max(world.first_line.counts.get("tickets", 0), 1)
+    stats = snapshot.statistics("lineno")
+    lines = [{"where": f"{Path(s.traceback[0].filename).name}:{s.traceback[0].lineno}",
+              "bytes_per_ticket": round(s.size / tickets, 1), "blocks": s.count} for s in stats[:top]]
+    return {"scenario": Path(path).name, "users_factor": factor, "sets": sets, "tickets": tickets,
+            "bytes_per_ticket": sum(s.size for s in stats) / tickets, "top": lines}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -95,6 +136,8 @@ def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[0] == "worker_imports":
         result = worker_imports()
+    elif args[0] == "retained":
+        result = retained(args[1], float(args[2]), args[3:])
     else:
         result = replication(args[1], float(args[2]), args[3:])
     print(json.dumps(result))

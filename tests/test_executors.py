@@ -193,3 +193,38 @@ def test_charts_drawn_by_several_processes_are_the_files_drawn_by_one(load, tmp_
     assert [p.name for p in one] == [p.name for p in two] and len(one) >= 6
     for path in one:
         assert filecmp.cmp(path, tmp_path / "two" / "charts" / path.name, shallow=False), path.name
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="a head start forks")
+def test_a_head_start_gives_the_serial_record_and_none_when_its_child_dies(load, monkeypatch):
+    """``modsim run -n 1`` runs its replication in a forked child while it imports the rest: the record that comes
+    back is the one the serial run makes, and a child that dies gives None (the run then runs it itself)."""
+    import sim.experiment.replicate as replicate
+    from sim.experiment.head_start import HeadStart
+
+    scenario, [task] = _tasks(load, count=1)
+    head = HeadStart(scenario, 11, 0)
+    record = head.result()
+    serial = simulate_data(task.scenario, 11, 0)
+    assert isinstance(record, Replication) and head.times[0] <= head.times[1]
+    for got, want in zip(_frames(scenario, {0: record}), _frames(scenario, {0: serial})):
+        pd.testing.assert_frame_equal(got, want)
+    monkeypatch.setattr(replicate, "simulate_data", lambda *args: os._exit(9))
+    assert HeadStart(scenario, 11, 0).result() is None
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="a head start forks")
+def test_a_head_start_stopped_leaves_no_child(load, monkeypatch):
+    """A run that ends before it reads the head start's record (an error, an interrupt) kills the child."""
+    import time
+
+    import sim.experiment.replicate as replicate
+    from sim.experiment.head_start import HeadStart
+
+    scenario, _ = _tasks(load, count=1)
+    monkeypatch.setattr(replicate, "simulate_data", lambda *args: time.sleep(60))
+    head = HeadStart(scenario, 11, 0)
+    pid = head._pid
+    head.stop()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)

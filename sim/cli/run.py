@@ -41,10 +41,7 @@ def run(
     asked = command_line("run", inspect.signature(run), dict(locals()))
     from sim.experiment import precision as prec
     from sim.experiment.executors import ExecutorLost, default_workers
-    from sim.experiment.runner import run as run_scenario
-    from sim.metrics import shown_outcomes
-    from sim.plots import draw_charts
-    from sim.report import write_report
+    from sim.experiment.head_start import HeadStart
     from sim.results import ResultsFolder, manifest
     from sim.scenario import check_workload, load_scenario
     from sim.scenario.workload import estimate, expected_seconds
@@ -66,7 +63,16 @@ def run(
         folder.start(scenario, seed, count, set_ or ())
         done = folder.load_done(warn) if resume else {}
         stopped = None
+        # One replication, and more than one process allowed: it starts in a child now, while this process imports
+        # the rest.
+        head_start = count == 1 and not done and not scheduler and (workers or default_workers()) > 1
+        head = HeadStart(scenario, seed, 0) if head_start and HeadStart.possible() else None
         try:
+            from sim.experiment.runner import run as run_scenario
+            from sim.metrics import shown_outcomes
+            from sim.plots import draw_charts
+            from sim.report import write_report
+
             while True:
                 todo = count - len([i for i in done if i < count])
                 expected = expected_seconds(estimate(scenario).events * todo, todo, workers or default_workers())
@@ -79,6 +85,10 @@ def run(
                         done[index] = record
                         advance()
 
+                    if head is not None:
+                        record, head = head.result(), None
+                        if record is not None:  # else the child died: the replication runs here
+                            finished(0, record)
                     tables = run_scenario(scenario, count, seed, workers, on_done=finished, done=dict(done),
                                           scheduler=scheduler)
                 if not targets:
@@ -95,6 +105,9 @@ def run(
             kept = len(list(folder.parts.glob("*.json")))
             raise ExecutorLost(f"{exc}; {kept} finished replication(s) are kept in {folder.work}; resume with: "
                                f"{resume_command(asked, folder.work)} (without --scheduler: on this machine)") from None
+        finally:
+            if head is not None:
+                head.stop()
         files = tables.files()
         info = manifest("run", scenario, seed, started, replications=count, workers=workers, scheduler=scheduler,
                         failures=len(tables.failures), resumed=bool(resume),

@@ -14,8 +14,8 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import ndtri
 
+from sim.model.special import ndtri
 from sim.scenario.schema import AccountClass, HandlingTime, ScriptedPost
 
 # What kind of entity a post is.

@@ -16,9 +16,9 @@ probability of violation that the ``expected_harm`` policy uses.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import ndtri
 
 from sim.model.content import BENIGN_FLAGGED, BENIGN_REPORTED, VIOLATING, PostBatch
+from sim.model.special import ndtri
 
 # Where a ticket came from.
 SOURCES = ("classifier", "report", "trusted_flagger", "government", "none")

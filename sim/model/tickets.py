@@ -13,9 +13,9 @@ import math
 from bisect import bisect_right
 
 import numpy as np
-from scipy.special import betaincinv
 
 from sim.model.content import A_BOARD, A_BOARD_DELAY, A_DELAY, A_REFERRAL, A_REVIEW, U_CROSS_CHECK, U_NEWSWORTHY
+from sim.model.special import betaincinv
 
 WAITING, IN_REVIEW, DONE, CLOSED = range(4)
 

@@ -142,7 +142,7 @@ class Users:
         self.batches.append(batch)
         self.offsets.append(offset)
         self.n_posts += len(batch)
-        world.removed_at += [UP] * len(batch)
+        world.removed_at.extend(repeat(UP, len(batch)))
         enter = np.flatnonzero(entry < world.horizon)
         if len(enter):
             times = entry[enter]
@@ -154,6 +154,16 @@ class Users:
         batch.appeal_uniforms = appeal[:, A_APPEAL + 1:].copy()
         batch.uniforms = None
         return offset
+
+    # What only reviews read: once the run is over, no outcome needs them (about 70 bytes a post).
+    REVIEW_COLUMNS = ("review_hours", "cross_check_hours", "escalation_uniforms", "appeal_uniforms", "difficulty",
+                      "first_line_error", "duplicate_uniforms", "duplicate_hours")
+
+    def release_review_columns(self) -> None:
+        """Drop the batches' columns that only reviews read (``REVIEW_COLUMNS``), at the end of the run."""
+        for batch in self.batches:
+            for column in self.REVIEW_COLUMNS:
+                setattr(batch, column, None)
 
     def _draw_review_columns(self, batch: PostBatch, name: str) -> None:
         """The columns of the features off by default (PostBatch.scripted and after), each from its own stream.

@@ -15,6 +15,7 @@ The scenario is read-only here; everything that changes lives in this object and
 from __future__ import annotations
 
 import gc
+from array import array
 from operator import attrgetter
 
 import numpy as np
@@ -90,7 +91,7 @@ class World:
             post.false_keep is not None or post.false_removal is not None for post in scenario.scripted_posts)
         self.escalation_slowdown = 1.0
 
-        self.removed_at: list[float] = []  # by post id: when the post was taken down (inf while it is up)
+        self.removed_at = array("d")  # by post id: when the post was taken down (inf while it is up)
         self.tracked_ids: dict[int, str] = {}
         self.timeline = Timeline(self.env, self.tracked_ids)
         self.series: dict[str, list[float]] = {"queue_length": [], "cross_check_queue_length": [], "grievance": []}
@@ -154,6 +155,7 @@ class World:
             if collecting:
                 gc.enable()
         self.harm.finish()
+        self.users.release_review_columns()
         return self
 
     def release(self) -> None:
