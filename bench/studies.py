@@ -31,13 +31,13 @@ ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
 MMC, BASELINE, CAMBODIA = SCENARIOS / "validation" / "mmc.yaml", SCENARIOS / "baseline.yaml", SCENARIOS / "cambodia_2023.yaml"
 COUNTERFACTUAL = SCENARIOS / "counterfactuals" / "follow_board_suspension.yaml"
-TARGETS = SCENARIOS / "targets" / "cambodia_2023.yaml"
+TARGETS = SCENARIOS / "targets" / "mmc.yml"
 TASK_LOG = "MODSIM_TASK_LOG"
 REVIEWERS = "review.pools.agents.reviewers"
 MORRIS_PARAMS = ["--param", "detection.classifier.recall=0.3..0.9", "--param", "review.pools.khmer.handling_time.mean=3min..12min"]
 
 FULL = {"compare": (20, []), "tune": (30, 5, ["horizon=6000h"]), "sweep": (5, []), "morris": (7, 3, []),
-        "calibrate": ["--set", "horizon=180d"], "customers": 200_000, "mmc_h": "11100h", "rounds": 3,
+        "calibrate": ["--particles", "20", "--generations", "2", "-n", "10", "--set", "horizon=300h"], "customers": 200_000, "mmc_h": "11100h", "rounds": 3,
         "memory": [("mmc.yaml 200k tickets", MMC, 1, ["horizon=11100h"]),
                    ("baseline.yaml 10x users 30 days", BASELINE, 10, ["horizon=30d"]),
                    ("baseline.yaml 10x users 90 days", BASELINE, 10, []),
@@ -45,7 +45,7 @@ FULL = {"compare": (20, []), "tune": (30, 5, ["horizon=6000h"]), "sweep": (5, []
                    ("baseline.yaml 3x users 90 days", BASELINE, 3, []),
                    ("baseline.yaml 3x users 360 days", BASELINE, 3, ["horizon=360d"])]}
 QUICK = {"compare": (2, ["horizon=30d"]), "tune": (4, 2, ["horizon=300h"]), "sweep": (2, ["horizon=5d"]),
-         "morris": (2, 1, ["horizon=5d"]), "calibrate": ["--set", "horizon=30d"], "customers": 20_000, "mmc_h": "1110h",
+         "morris": (2, 1, ["horizon=5d"]), "calibrate": ["--particles", "6", "--generations", "1", "-n", "2", "--set", "horizon=300h"], "customers": 20_000, "mmc_h": "1110h",
          "rounds": 1, "memory": [("mmc.yaml 20k tickets", MMC, 1, ["horizon=1110h"]),
                                  ("baseline.yaml 2x users 3 days", BASELINE, 2, ["horizon=3d"]),
                                  ("baseline.yaml 2x users 9 days", BASELINE, 2, ["horizon=9d"])]}
@@ -75,13 +75,13 @@ def study_commands(cfg: dict) -> dict[str, list[str] | None]:
         "calibrate": None,
     }
     if _calibration_available():
-        commands["calibrate"] = ["calibrate", str(CAMBODIA), "--targets", str(TARGETS), "--param",
-                                 "review.pools.khmer.handling_time.mean=3min..12min", *cfg["calibrate"]]
+        commands["calibrate"] = ["calibrate", str(MMC), "--targets", str(TARGETS), "--param",
+                                 "review.pools.agents.handling_time.mean=40min..80min", *cfg["calibrate"]]
     return commands
 
 
 def _calibration_available() -> bool:
-    """Whether this modsim has ``modsim calibrate`` (package ``sim.calibration``) and its Cambodia targets."""
+    """Whether this modsim has ``modsim calibrate`` (package ``sim.calibration``) and the M/M/c targets it calibrates against."""
     import importlib.util
 
     try:
