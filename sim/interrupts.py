@@ -185,3 +185,16 @@ def stop_workers(executor: Executor | None) -> None:
         pool.shutdown(wait=False, cancel_futures=True)
     except Exception:  # noqa: BLE001 - a pool broken by the terminations is fine: it is being dropped
         pass
+
+
+def plain_data(model) -> dict:
+    """``model.model_dump(mode="json")``, where a Ctrl-C (or a stopping signal) that lands inside one of the
+    model's serializer functions (a duration's ``format_duration``) stays a KeyboardInterrupt: pydantic would
+    otherwise report it as a PydanticSerializationError, and the command would end in a traceback."""
+    try:
+        return model.model_dump(mode="json")
+    except Exception as exc:  # noqa: BLE001 - only an interrupt inside is turned back; the rest is raised as it is
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, KeyboardInterrupt):
+            raise cause from None
+        raise

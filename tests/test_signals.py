@@ -240,3 +240,23 @@ def test_ctrl_c_while_the_command_line_loads_ends_quietly():
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert done.returncode == 130 and done.stderr == "interrupted\n", done.stderr
+
+
+def test_an_interrupt_inside_a_serializer_stays_an_interrupt():
+    """A Ctrl-C landing in a duration's format_duration while a scenario is dumped is a KeyboardInterrupt (the
+    command's own handling then says what it kept), not pydantic's PydanticSerializationError and a traceback."""
+    from typing import Annotated
+
+    from pydantic import BaseModel, PlainSerializer
+
+    from sim.interrupts import plain_data
+
+    def interrupted(value):
+        raise KeyboardInterrupt
+
+    class Model(BaseModel):
+        hours: Annotated[float, PlainSerializer(interrupted)] = 1.0
+
+    with pytest.raises(KeyboardInterrupt):
+        plain_data(Model())
+    assert plain_data(type("Plain", (BaseModel,), {"__annotations__": {"x": int}, "x": 1})()) == {"x": 1}

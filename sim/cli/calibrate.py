@@ -9,6 +9,7 @@ import typer
 
 from sim.cli import study as st
 from sim.cli.common import console, err_console, format_number, progress_bar
+from sim.interrupts import plain_data
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -56,7 +57,7 @@ def calibrate(
     _check_outcomes(loaded, base, seed)
     study = st.Study(f"calibrate-{base.name}", options)
     record = {"command": "calibrate", "seed": seed, "scenario_hash": scenario_hash(base), "params": list(param),
-              "targets": [t.model_dump(mode="json") for t in loaded.targets], "particles": particles,
+              "targets": [plain_data(t) for t in loaded.targets], "particles": particles,
               "generations": generations, "min_epsilon": min_epsilon, "max_evaluations": max_evaluations,
               "sets": study.sets}
     with study._closed_on_failure():
@@ -76,7 +77,7 @@ def _check_outcomes(loaded, base, seed: int) -> None:
 
     if not any(t.outcome for t in loaded.targets):
         return
-    data = {"scenario": base.model_dump(mode="json"), "targets": [t.model_dump(mode="json") for t in loaded.targets],
+    data = {"scenario": plain_data(base), "targets": [plain_data(t) for t in loaded.targets],
             "outcomes": True}
     record = simulate_targets(data, seed, 2**40)
     if isinstance(record, Failure):

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, List, Optional
 import typer
 
 from sim.cli import study as st
+from sim.interrupts import plain_data
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -52,7 +53,7 @@ def sensitivity(
         check_workload(scenario, count, options.insist)
     study = st.Study(f"sensitivity-{base.name}", options)
     study.start({"command": "sensitivity", "scenarios": [scenario_hash(s) for s in scenarios], "seed": seed})
-    todo = swp.tasks([s.model_dump(mode="json") for s in scenarios], seed, count, set(study.records))
+    todo = swp.tasks([plain_data(s) for s in scenarios], seed, count, set(study.records))
     report = study.execute(todo, options.workers, options.scheduler, f"{method} {base.name}", count * len(points))
     outputs = sens.replication_outcomes(study.records, swp.part_key, len(points), count)
     available = list(outputs)

@@ -9,6 +9,7 @@ import typer
 
 from sim.cli import study as st
 from sim.cli.common import format_number
+from sim.interrupts import plain_data
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,7 +45,7 @@ def sweep(
     points_table = swp.points_table(paths, points)
     study = st.Study(f"sweep-{base.name}", options)
     study.start({"command": "sweep", "scenarios": [scenario_hash(s) for s in scenarios], "seed": seed})
-    todo = swp.tasks([s.model_dump(mode="json") for s in scenarios], seed, count, set(study.records))
+    todo = swp.tasks([plain_data(s) for s in scenarios], seed, count, set(study.records))
     report = study.execute(todo, options.workers, options.scheduler, f"sweep {base.name}", count * len(points))
     table, reps, failures = swp.sweep_tables(points_table, seed, count, study.records,
                                              [upper_bounds(s) for s in scenarios])

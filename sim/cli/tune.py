@@ -10,6 +10,7 @@ import typer
 
 from sim.cli import study as st
 from sim.cli.common import EXIT_FAILURES, console, err_console, format_number, progress_bar
+from sim.interrupts import plain_data
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -100,7 +101,7 @@ def tune(
             def tasks_of(params: dict, position: int) -> list[Task]:
                 point = st.load_point(scenario_path, sets, swp.set_expressions(list(params), tuple(params.values())),
                                       "trial")
-                data = point.model_dump(mode="json")
+                data = plain_data(point)
                 return [Task((position, i), data, seed, i) for i in range(count)]
 
             def evaluate_many(settings: list[dict], done) -> None:

@@ -18,6 +18,8 @@ import warnings
 from pathlib import Path
 from typing import Callable
 
+from sim.interrupts import held_back
+
 
 def draw_builders(folder: Path, outcomes: list[str] | None, builders: list[tuple[int, str, Callable]]) -> dict[int, list[Path]]:
     """Draw and save the charts of the given (position, name, builder)s; the files written, by position."""
@@ -75,10 +77,15 @@ def draw_parallel(folder: Path, outcomes: list[str] | None, builders: list[tuple
             if not share:
                 continue
             read, write = os.pipe()
-            pid = os.fork()
-            if pid == 0:
-                os.close(read)
-                _child(folder, outcomes, share, write)
+            # A signal in the middle of a fork would land in an at-fork handler (logging's), where Python only
+            # prints it as ignored: it is held back until the fork is done, and the child leaves it to this process.
+            with held_back():
+                pid = os.fork()
+                if pid == 0:  # the child never leaves this block: it ends in _child's os._exit
+                    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                        signal.signal(signum, signal.SIG_IGN)
+                    os.close(read)
+                    _child(folder, outcomes, share, write)
             os.close(write)
             children.append((pid, read))
         written = draw_builders(folder, outcomes, shares[0])

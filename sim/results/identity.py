@@ -13,6 +13,7 @@ from pathlib import Path
 
 
 from sim.scenario.schema import Scenario
+from sim.interrupts import plain_data
 
 RESULTS_ROOT = Path("results")
 PARTIAL_SUFFIX = ".partial"
@@ -25,7 +26,7 @@ _WARNINGS_SHOWN = 20
 
 def scenario_document(scenario: Scenario) -> dict:
     """The fully resolved scenario as plain data (what `scenario.yaml` holds)."""
-    return scenario.model_dump(mode="json")
+    return plain_data(scenario)
 
 
 def data_hash(document: dict) -> str:

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import AfterValidator, BaseModel, Discriminator, InstanceOf, PlainSerializer, Tag
 from pydantic.json_schema import SkipJsonSchema
+from sim.interrupts import plain_data
 
 OWN = "(an instance from Python)"  # the tag of a user's own kind, never written in a file
 NAME = "(a name)"                  # the tag of the bare-name shorthand
@@ -54,7 +55,7 @@ def kinds(base: type, members: tuple[type, ...], shorthand: bool = False) -> Any
 
 def _own_data(value: BaseModel) -> dict:
     """A user's own kind as data (for scenario.yaml and the scenario's hash; a file cannot load it back)."""
-    return value.model_dump(mode="json")
+    return plain_data(value)
 
 
 def holds_own_kinds(value: Any) -> bool:
@@ -76,4 +77,4 @@ def as_task_data(scenario: BaseModel) -> Any:
     """The scenario as a replication's task carries it: plain data (small, and the same for every executor), or
     the scenario itself when it holds a kind of the user's own (its class must then be importable by the
     workers: defined in a module, not in the script being run)."""
-    return scenario if holds_own_kinds(scenario) else scenario.model_dump(mode="json")
+    return scenario if holds_own_kinds(scenario) else plain_data(scenario)
