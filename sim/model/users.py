@@ -27,6 +27,7 @@ from sim.model.content import (
 )
 from sim.model.enforcement import UP
 from sim.model.reporting import GOVERNMENT, REPORT, draw_reports, entry_times, report_counts
+from sim.model.retaliation import Throttle
 from sim.model.tickets import Ticket, beta_error
 from sim.scenario.schema import ScriptedPost
 
@@ -46,7 +47,7 @@ class Users:
         self.offsets: list[int] = []
         self.n_posts = 0
         # Per-report uniforms deciding whether a throttle lets a report through (only with a throttle step).
-        self.thins_reports = any(step.kind == "throttle" for step in self.scenario.government.ladder)
+        self.thins_reports = any(isinstance(step, Throttle) for step in self.scenario.government.ladder)
 
     def daily_posts(self):
         """Each day, draw every account class's posts for the day."""
