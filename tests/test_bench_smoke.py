@@ -57,7 +57,7 @@ def test_studies_table_has_every_study(monkeypatch):
     """``python -m bench --studies --quick`` at a tiny size: every study runs to the end and is measured."""
     from bench import studies
 
-    tiny = dict(studies.QUICK, compare=(2, ["horizon=5d"]), tune=(2, 1, ["horizon=100h"]), sweep=(1, ["horizon=2d"]),
+    tiny = dict(studies.QUICK, compare=(2, ["horizon=10d"]), tune=(2, 1, ["horizon=100h"]), sweep=(1, ["horizon=2d"]),
                 morris=(2, 1, ["horizon=2d"]), customers=2_000, mmc_h="111h",
                 memory=[("mmc.yaml 2k tickets", studies.MMC, 1, ["horizon=111h"])])
     monkeypatch.setitem(studies.__dict__, "QUICK", tiny)
