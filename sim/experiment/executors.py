@@ -194,12 +194,15 @@ def _dask_executor(scheduler: str, workers: int | None) -> Iterator[Executor]:
             pool_context("distributed")  # starts the fork server now, with modsim's preload list
         # What Dask (and Tornado, asyncio under it) log while a cluster is torn down mid-work, after an
         # interrupt, is noise (a cancelled future, a closed comm), each with its traceback: logging is
-        # off for that while (in this process; the workers are killed before they can say anything).
+        # off for that while (in this process; the workers are killed before they can say anything). The
+        # workers log at CRITICAL only: at a normal close the scheduler may stop before a worker's last
+        # heartbeat, which it would report as an error with a traceback; a task's own failure comes back in
+        # its future, and modsim records it.
         disabled = logging.root.manager.disable
         try:
             with dask.config.set(config), \
                     LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                                 silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+                                 silence_logs=logging.CRITICAL) as cluster, Client(cluster) as client:
                 try:
                     yield client.get_executor()
                 except KeyboardInterrupt:
