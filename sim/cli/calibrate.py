@@ -89,7 +89,7 @@ def _run(study, scenario_path, base, priors, loaded, seed, count, particles, gen
          max_evaluations, options) -> None:
     from sim.calibration import abc as ab
     from sim.calibration import outputs as out
-    from sim.experiment.executors import ExecutorLost, default_workers, executor_for
+    from sim.experiment.executors import default_workers, executor_for
     from sim.results import manifest, scenario_document
 
     workers = options.workers or default_workers()
@@ -106,7 +106,7 @@ def _run(study, scenario_path, base, priors, loaded, seed, count, particles, gen
     if stored:
         err_console.print(f"resumed: {stored} generation(s) stored in {study.work / ab.DB}", markup=False,
                           highlight=False, soft_wrap=True)
-    try:
+    with study.stopped_cleanly("the calibration is"):
         with executor_for(options.workers, options.scheduler, max(particles, 2)) as executor:
             evaluator = ab.run_abc(setup, study.folder, executor, said)
             db = study.work / ab.DB
@@ -114,15 +114,6 @@ def _run(study, scenario_path, base, priors, loaded, seed, count, particles, gen
             summary = out.posterior_summary(post, priors)
             draws = out.predictive_draws(post, count, seed)
             values = _predictive(setup, evaluator, post, draws, executor)
-    except KeyboardInterrupt:
-        study.interrupted()
-    except ExecutorLost as exc:
-        study.folder.close()
-        raise ExecutorLost(f"{exc}; the calibration is kept in {study.work}; resume with: "
-                           f"{st.resume_command(study.asked, study.work)} (without --scheduler: on this machine)") from None
-    except BaseException:
-        study.folder.close()
-        raise
     ppc_long, ppc = out.predictive_tables(values, draws, loaded.targets)
     label = f"{Path(loaded.path).name}, seed {seed}, {len(post)} particles"
     text = out.calibrated_yaml(Path(scenario_path), study.folder.final, scenario_document(base), priors, summary,

@@ -155,14 +155,14 @@ class Study:
     def execute(self, tasks: list[Task], workers: Optional[int], scheduler: Optional[str], label: str,
                 total: int) -> TaskReport:
         """Run the tasks with a progress bar, saving each finished one; Ctrl-C keeps them and says how to resume."""
-        from sim.experiment.executors import ExecutorLost, executor_for
+        from sim.experiment.executors import executor_for
         from sim.experiment.replicate import run_tasks
         from sim.results import data_hash
 
         by_key = {task.key: task for task in tasks}
         hashes: dict[int, str] = {}
 
-        try:
+        with self.stopped_cleanly("finished replications are"):
             with progress_bar(label, total, _expected(tasks, workers)) as advance:
                 for _ in range(total - len(tasks)):
                     advance()
@@ -178,11 +178,20 @@ class Study:
 
                 with executor_for(workers, scheduler, len(tasks)) as executor:
                     return run_tasks(tasks, executor, finished)
+
+    @contextlib.contextmanager
+    def stopped_cleanly(self, kept: str) -> Iterator[None]:
+        """Around a study's work: a Ctrl-C says what was kept (`kept`: "finished replications are") and the command
+        that resumes; a lost Dask scheduler says the same in its error; any other failure closes the folder."""
+        from sim.experiment.executors import ExecutorLost
+
+        try:
+            yield
         except KeyboardInterrupt:
             self.interrupted()
         except ExecutorLost as exc:
             self.folder.close()
-            raise ExecutorLost(f"{exc}; finished replications are kept in {self.work}; resume with: "
+            raise ExecutorLost(f"{exc}; {kept} kept in {self.work}; resume with: "
                                f"{resume_command(self.asked, self.work)} (without --scheduler: on this machine)") from None
         except BaseException:
             self.folder.close()
