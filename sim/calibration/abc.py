@@ -135,40 +135,51 @@ class Evaluator:
         self.folder.save_part(key, record, index=want["replication"], seed=want["seed"],
                               scenario_hash=want["scenario_hash"], sets=want["sets"])
 
-    def __call__(self, t: int, first: int, proposals: list[dict]) -> list[dict]:
+    def evaluate(self, items: list[tuple[str, int, dict]], executor, on_result: Callable[[], None] = lambda: None,
+                 counted: bool = True) -> dict[str, dict | None]:
+        """Simulate each (key, replication index, parameter values), reusing a result saved under its key and saving
+        each new one: the target values by key, None where the scenario is invalid or the replication failed;
+        ``on_result()`` after each (saved ones included). ``counted`` results add to the evaluations and failures this calibration reports."""
+        from sim.calibration.simulate import simulate_targets
         from sim.experiment.replicate import Failure, Task, run_tasks
 
-        nan = {target.name: math.nan for target in self.setup.targets}
-        results: dict[str, dict] = {}
+        results: dict[str, dict | None] = {}
         tasks, wants = [], {}
-        for k, values in enumerate(proposals):
-            key, index = part_key(t, first + k), (t + 1) * STRIDE + first + k
+        for key, index, values in items:
             wants[key] = self.want(key, index, values)
             saved = self.saved(key, wants[key])
             if saved is not None:
                 results[key] = saved
+                on_result()
                 continue
             data = self.scenario_data(values)
             if data is None:
-                results[key] = dict(nan)
+                results[key] = None
+                on_result()
                 continue
             tasks.append(Task(key, self.setup.payload(data), self.setup.seed, index))
 
         def done(key, record) -> None:
             self.save(key, wants[key], record)
-            if isinstance(record, Failure):
-                self.failures += 1
-                self.first_error = self.first_error or record.error
-                results[key] = dict(nan)
-            else:
-                results[key] = dict(record.outcomes)
-            self.evaluations += 1
-            self.on_done()
+            failed = isinstance(record, Failure)
+            results[key] = None if failed else dict(record.outcomes)
+            if counted:
+                if failed:
+                    self.failures += 1
+                    self.first_error = self.first_error or record.error
+                self.evaluations += 1
+            on_result()
 
-        from sim.calibration.simulate import simulate_targets
+        run_tasks(tasks, executor, done, function=simulate_targets)
+        return results
 
-        run_tasks(tasks, self.executor, done, function=simulate_targets)
-        return [results[part_key(t, first + k)] for k in range(len(proposals))]
+    def __call__(self, t: int, first: int, proposals: list[dict]) -> list[dict]:
+        """Generation t's proposals first.. evaluated: each one's target values (NaN where it could not run)."""
+        nan = {target.name: math.nan for target in self.setup.targets}
+        keys = [part_key(t, first + k) for k in range(len(proposals))]
+        items = [(key, (t + 1) * STRIDE + first + k, values) for k, (key, values) in enumerate(zip(keys, proposals))]
+        results = self.evaluate(items, self.executor, self.on_done)
+        return [dict(nan) if results[key] is None else results[key] for key in keys]
 
     def forget(self, t: int) -> None:
         """Remove the saved proposals of generation ``t`` (and of the calibration sample): now in the database."""

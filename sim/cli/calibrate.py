@@ -140,33 +140,15 @@ def _predictive(setup, evaluator, post, draws: list[int], executor) -> dict[int,
     import math
 
     from sim.calibration.abc import PREDICTIVE
-    from sim.calibration.simulate import simulate_targets
-    from sim.experiment.replicate import Failure, Task, run_tasks
 
-    values: dict[int, dict] = {}
-    tasks, wants = [], {}
+    items = []
     for k, particle in enumerate(draws):
         row = post.iloc[particle]
         params = {p.name: math.log10(float(row[p.path])) if p.log else float(row[p.path]) for p in setup.priors}
-        key = f"ppc-{k:06d}"
-        wants[key] = evaluator.want(key, PREDICTIVE + k, params)
-        saved = evaluator.saved(key, wants[key])
-        if saved is not None:
-            values[k] = saved
-            continue
-        data = evaluator.scenario_data(params)
-        if data is None:
-            values[k] = {}
-            continue
-        tasks.append(Task(key, setup.payload(data), setup.seed, PREDICTIVE + k))
-    with progress_bar("posterior predictive check", len(tasks)) as advance:
-        def done(key, record) -> None:
-            evaluator.save(key, wants[key], record)
-            values[int(key[4:])] = {} if isinstance(record, Failure) else dict(record.outcomes)
-            advance()
-
-        run_tasks(tasks, executor, done, function=simulate_targets)
-    return values
+        items.append((f"ppc-{k:06d}", PREDICTIVE + k, params))
+    with progress_bar("posterior predictive check", len(items)) as advance:
+        results = evaluator.evaluate(items, executor, advance, counted=False)
+    return {k: results[key] or {} for k, (key, _, _) in enumerate(items)}
 
 
 def print_posterior(summary: pd.DataFrame, priors, title: str) -> None:
