@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 import time
 from typing import TYPE_CHECKING, Iterator
 
@@ -95,6 +96,33 @@ def stop_on_signals() -> None:
         if signal.getsignal(signum) is signal.SIG_IGN:
             continue
         signal.signal(signum, _on_signal)
+    if sys.unraisablehook is not _redeliver_swallowed_stop:
+        global _python_unraisablehook
+        _python_unraisablehook = sys.unraisablehook
+        sys.unraisablehook = _redeliver_swallowed_stop
+
+
+_python_unraisablehook = sys.unraisablehook
+
+
+def _redeliver_swallowed_stop(unraisable) -> None:
+    """``sys.unraisablehook``: a stop raised while Python was inside a callback it cannot raise from (a weakref
+    or garbage-collector callback, a ``__del__``) would only be printed, "Exception ignored", and the command
+    would go on. Instead it is delivered again, by a short-lived thread, once the callback has returned."""
+    global _since
+    if isinstance(unraisable.exc_value, KeyboardInterrupt) and _signal is not None:
+        import _thread
+        import threading
+
+        signum, _since = _signal, None  # not stopping yet, as far as the handler is concerned
+
+        def again() -> None:
+            time.sleep(0.001)
+            _thread.interrupt_main(signum)
+
+        threading.Thread(target=again, name="modsim-stop-again", daemon=True).start()
+        return
+    _python_unraisablehook(unraisable)
 
 
 @contextlib.contextmanager

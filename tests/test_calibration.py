@@ -97,6 +97,13 @@ def test_calibrated_yaml_runs_and_carries_the_medians(tmp_path):
     median = pd.read_csv(out / "posterior.csv").loc[0, "median"]
     assert calibrated.review.pools["agents"].handling_time.mean == pytest.approx(median, abs=1 / 3600)
     assert calibrated.horizon == load_scenario(MMC).horizon  # the calibration's --set is not applied
+    for chart in (out / "charts").glob("calibration_*.png"):
+        chart.unlink()
+    (out / "report.html").unlink()
+    assert invoke("plot", out).exit_code == 0
+    assert {p.stem for p in (out / "charts").glob("calibration_*.png")} == {
+        "calibration_marginals", "calibration_pairs", "calibration_predictive"}
+    assert invoke("report", out).exit_code == 0 and "Calibration" in (out / "report.html").read_text()
 
 
 @pytest.mark.slow
@@ -241,3 +248,22 @@ def test_calibration_outcomes_are_shares():
         assert 0.0 <= record.outcomes[name] <= 1.0, name
     assert record.outcomes["incitement_view_share"] <= record.outcomes["violating_view_share"]
     assert len(record.series["harm_events"]) == 20
+
+
+def test_validate_checks_a_targets_file_as_one(tmp_path):
+    good = tmp_path / "targets.yaml"
+    good.write_text("name: x\ntargets:\n  - {name: a, outcome: tickets, observed: 1, tolerance: 1}\n")
+    bad = tmp_path / "bad_targets.yaml"
+    bad.write_text("name: x\ntargets:\n  - {name: a, outcome: tickets, observed: 1, tolerance: -1}\n")
+    result = invoke("validate", good, bad)
+    assert result.exit_code == 2, result.output
+    assert f"{good}: ok" in result.stdout
+    (line,) = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert line.startswith(f"error: {bad}:3:") and "targets.0.tolerance" in line, line
+
+
+def test_validate_accepts_every_bundled_scenario_and_targets_file():
+    result = invoke("validate", ROOT / "scenarios")
+    assert result.exit_code == 0, result.output
+    checked = {Path(line.split(": ")[0]).relative_to(ROOT).as_posix() for line in result.stdout.splitlines()}
+    assert {"scenarios/targets/cambodia_2023.yaml", "scenarios/targets/mmc.yaml", "scenarios/baseline.yaml"} <= checked

@@ -1,6 +1,6 @@
 """The fault campaign ("Nothing silently wrong"): whatever stops a command, nothing is lost or silently wrong.
 
-- Every command (run, compare, sweep, tune, sensitivity), stopped by ``kill -9`` (the modsim process
+- Every command (run, compare, sweep, tune, sensitivity, calibrate), stopped by ``kill -9`` (the modsim process
   alone, as ``kill`` does) or by Ctrl-C (SIGINT to its process group, as a terminal does) at a moment
   drawn from a fixed-seed RNG within its running time, then resumed (the printed "resume with:"
   command run through bash as it is; after ``kill -9``, which prints nothing, the same command line
@@ -63,6 +63,9 @@ def command(name: str, inputs: Path) -> list[str]:
                         "review.pools.agents.handling_time.mean=50min..70min", "--samples", "2", "-n", "2", *SMALL],
         "tune": ["tune", str(MMC), "--param", f"{REVIEWERS}=16..40", "--objective", "max:reviewer_utilization",
                  "--constraint", "queue_wait_mean_h<=0.1", "--trials", "4", "-n", "2", *SMALL],
+        "calibrate": ["calibrate", str(MMC), "--targets", str(ROOT / "scenarios" / "targets" / "mmc.yaml"), "--param",
+                      "review.pools.agents.handling_time.mean=40min..80min", "--particles", "6", "--generations", "2",
+                      "-n", "2", *SMALL],
     }[name]
 
 
@@ -195,7 +198,7 @@ def moments(name: str, signum: int, count: int) -> list[float]:
 
 CASES = [pytest.param(name, signum, fraction, id=f"{name}-{signal.Signals(signum).name}-{fraction}",
                       marks=[pytest.mark.slow] if slow else [])
-         for name, count in (("run", 3), ("compare", 3), ("sweep", 3), ("sensitivity", 3), ("tune", 2))
+         for name, count in (("run", 3), ("compare", 3), ("sweep", 3), ("sensitivity", 3), ("tune", 2), ("calibrate", 2))
          for signum in (signal.SIGKILL, signal.SIGINT)
          for k, fraction in enumerate(moments(name, signum, count))
          for slow in [k > 0 or name == "tune"]]

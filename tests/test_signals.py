@@ -260,3 +260,36 @@ def test_an_interrupt_inside_a_serializer_stays_an_interrupt():
     with pytest.raises(KeyboardInterrupt):
         plain_data(Model())
     assert plain_data(type("Plain", (BaseModel,), {"__annotations__": {"x": int}, "x": 1})()) == {"x": 1}
+
+
+SWALLOWED = """
+import gc, os, signal, time, weakref
+from sim.interrupts import stop_on_signals
+stop_on_signals()
+
+class Held:
+    pass
+
+def callback(ref):  # Python prints, and drops, what a weakref callback raises
+    os.kill(os.getpid(), signal.SIG{name})
+    for _ in range(100_000):
+        pass
+
+held = Held()
+ref = weakref.ref(held, callback)
+try:
+    del held
+    for _ in range(300):
+        time.sleep(0.01)
+    print("went on")
+except KeyboardInterrupt as exc:
+    print("stopped", type(exc).__name__)
+"""
+
+
+@pytest.mark.parametrize("name, raised", [("INT", "KeyboardInterrupt"), ("TERM", "Stopped")])
+def test_a_stop_raised_inside_a_weakref_callback_is_delivered_after_it(name, raised):
+    done = subprocess.run([sys.executable, "-c", SWALLOWED.format(name=name)], capture_output=True, text=True,
+                          timeout=60)
+    assert done.stdout.strip() == f"stopped {raised}", (done.stdout, done.stderr)
+    assert "Exception ignored" not in done.stderr and "Traceback" not in done.stderr, done.stderr

@@ -38,7 +38,7 @@ def calibrate(
     with the posterior medians, each commented), abc.db (pyabc's database: --resume continues from it,
     with the posterior of an uninterrupted calibration), charts and report.html.
 
-    Example: modsim calibrate scenarios/validation/mmc.yaml --targets scenarios/targets/mmc.yml --param review.pools.agents.handling_time.mean=40min..80min --set horizon=300h --particles 20 --generations 2 -n 10
+    Example: modsim calibrate scenarios/validation/mmc.yaml --targets scenarios/targets/mmc.yaml --param review.pools.agents.handling_time.mean=40min..80min --set horizon=300h --particles 20 --generations 2 -n 10
     """
     from sim.calibration import targets as tg
     from sim.calibration.priors import parse_priors

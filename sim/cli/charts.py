@@ -11,7 +11,7 @@ from sim.cli.common import app, console, user_errors
 from sim.errors import ModsimError
 
 RESULT_FILES = ("summary.csv", "survival.parquet", "timeseries.parquet", "tracked.parquet", "comparison.csv",
-                "sweep.parquet", "trials.parquet", "sensitivity.csv", "replications.parquet")
+                "sweep.parquet", "trials.parquet", "sensitivity.csv", "replications.parquet", "posterior.parquet")
 
 
 class FolderError(ModsimError):

@@ -15,7 +15,7 @@ from sim.errors import ModsimError
 
 @app.command()
 def validate(
-    scenarios: List[Path] = typer.Argument(..., help="Scenario files, or folders: every *.yaml below them."),
+    scenarios: List[Path] = typer.Argument(..., help="Scenario or targets files, or folders: every *.yaml below them."),
     set_: Optional[List[str]] = typer.Option(None, "--set", help="Override a value: dotted.path=value (repeatable)."),
     insist: bool = typer.Option(False, "--insist", help="Accept a scenario whose estimated work is absurd, "
                                                         "as modsim run --insist runs it."),
@@ -23,6 +23,7 @@ def validate(
     """Check scenario files and print what is wrong, or "ok".
 
     A file is wrong when modsim run would refuse it: a bad value, or absurd work (unless --insist).
+    A file with a top-level `targets` list is a targets file of modsim calibrate, checked as one.
 
     Example: modsim validate scenarios/baseline.yaml scenarios/cambodia_2023.yaml
     """
@@ -55,6 +56,18 @@ def _say(error: object) -> None:
     err_console.print(f"error: {error}", markup=False, highlight=False, soft_wrap=True)
 
 
+def _is_targets_file(path: Path) -> bool:
+    """Whether a file is a targets file of ``modsim calibrate``: a mapping with a top-level ``targets`` key
+    (no scenario has one). A file that cannot be read is left to the scenario check, which says why."""
+    from sim.scenario.extends import resolve
+
+    try:
+        data = resolve(str(path)).data
+    except ModsimError:
+        return False
+    return isinstance(data, dict) and "targets" in data
+
+
 def _scenario_files(path: Path) -> list[Path]:
     """The path itself, or for a folder every *.yaml below it (sorted, folders named *.yaml left out)."""
     if not path.is_dir():
@@ -63,10 +76,16 @@ def _scenario_files(path: Path) -> list[Path]:
 
 
 def _check(path: Path, sets: list, insist: bool) -> None:
-    """Load and validate one scenario, then refuse it as modsim run would for its estimated work."""
+    """Load and validate one scenario, then refuse it as modsim run would for its estimated work; or
+    validate one targets file (``--set`` is for scenarios and does not apply to it)."""
     from sim.scenario.loader import load_document, positioned_error
     from sim.scenario.workload import WorkloadError, check_workload
 
+    if _is_targets_file(path):
+        from sim.calibration.targets import load_targets
+
+        load_targets(path)
+        return
     scenario, resolved = load_document(str(path), sets)
     try:
         check_workload(scenario, scenario.replications, insist=True)

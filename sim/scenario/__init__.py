@@ -46,5 +46,6 @@ def load_scenario(path: str | os.PathLike, sets: Iterable = ()) -> Scenario:
 
 
 def bundled_scenarios() -> list[Path]:
-    """The scenario files that ship with modsim."""
-    return sorted(SCENARIO_DIR.rglob("*.yaml"))
+    """The scenario files that ship with modsim (not the calibration targets of ``scenarios/targets/``)."""
+    targets = SCENARIO_DIR / "targets"
+    return sorted(p for p in SCENARIO_DIR.rglob("*.yaml") if targets not in p.parents)
