@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
 MMC, BASELINE, CAMBODIA = SCENARIOS / "validation" / "mmc.yaml", SCENARIOS / "baseline.yaml", SCENARIOS / "cambodia_2023.yaml"
 COUNTERFACTUAL = SCENARIOS / "counterfactuals" / "follow_board_suspension.yaml"
-TARGETS = SCENARIOS / "targets" / "mmc.yml"
+TARGETS = SCENARIOS / "targets" / "mmc.yaml"
 TASK_LOG = "MODSIM_TASK_LOG"
 REVIEWERS = "review.pools.agents.reviewers"
 MORRIS_PARAMS = ["--param", "detection.classifier.recall=0.3..0.9", "--param", "review.pools.khmer.handling_time.mean=3min..12min"]

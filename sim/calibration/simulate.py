@@ -12,7 +12,7 @@ import datetime as dt
 import math
 import traceback
 
-from sim.experiment.replicate import Failure
+from sim.experiment.replicate import Failure, logged_task
 from sim.metrics import Replication, calibration_outcomes, collect
 from sim.model.streams import Streams, replication_seed
 from sim.model.world import World
@@ -77,13 +77,14 @@ def simulate_targets(data: dict, seed: int, index: int) -> Replication | Failure
     """Worker entry point: run one replication of ``data["scenario"]`` and measure ``data["targets"]``.
 
     With ``data["outcomes"]`` true, every outcome is returned too (used once, to check the targets' names)."""
-    try:
-        scenario = Scenario.model_validate(data["scenario"])
-        targets = [Target.model_validate(t) for t in data["targets"]]
-        record = run_measured(scenario, seed, index)
-        values = measure_all(targets, record, scenario.start)
-        if data.get("outcomes"):
-            values = {**{f"outcome:{k}": v for k, v in record.outcomes.items()}, **values}
-        return Replication(outcomes=values, series={}, timeline=[], survival=[])
-    except Exception as exc:  # noqa: BLE001 - a failure is recorded, never raised across the pool
-        return Failure(error=f"{type(exc).__name__}: {exc}", detail=traceback.format_exc())
+    with logged_task():
+        try:
+            scenario = Scenario.model_validate(data["scenario"])
+            targets = [Target.model_validate(t) for t in data["targets"]]
+            record = run_measured(scenario, seed, index)
+            values = measure_all(targets, record, scenario.start)
+            if data.get("outcomes"):
+                values = {**{f"outcome:{k}": v for k, v in record.outcomes.items()}, **values}
+            return Replication(outcomes=values, series={}, timeline=[], survival=[])
+        except Exception as exc:  # noqa: BLE001 - a failure is recorded, never raised across the pool
+            return Failure(error=f"{type(exc).__name__}: {exc}", detail=traceback.format_exc())

@@ -18,6 +18,7 @@ ones do not start last and leave the other workers idle at the end.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
@@ -25,7 +26,7 @@ import traceback
 from concurrent.futures import CancelledError, Executor, Future, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from typing import Callable, Hashable, Iterable, Sequence
+from typing import Callable, Hashable, Iterable, Iterator, Sequence
 
 from sim.metrics import Replication, collect
 from sim.model.streams import Streams, replication_seed
@@ -34,7 +35,7 @@ from sim.scenario.kinds import as_task_data
 from sim.scenario.schema import Scenario
 
 WORKER_DIED = "worker process died"
-TASK_LOG = "MODSIM_TASK_LOG"  # a file each replication appends its timing to (see ``simulate_data``)
+TASK_LOG = "MODSIM_TASK_LOG"  # a file each replication appends its timing to (see ``logged_task``)
 
 
 @dataclass
@@ -75,32 +76,36 @@ def simulate(scenario: Scenario, seed: int, index: int) -> Replication:
 
 def simulate_data(scenario_data: dict | Scenario, seed: int, index: int) -> Replication | Failure:
     """Worker entry point: validate plain scenario data (or take a scenario holding kinds of the user's own, see
-    ``sim.scenario.kinds.as_task_data``), run one replication, return a record or a Failure.
+    ``sim.scenario.kinds.as_task_data``), run one replication, return a record or a Failure (timed by
+    ``logged_task``)."""
+    with logged_task():
+        try:
+            scenario = scenario_data if isinstance(scenario_data, Scenario) else Scenario.model_validate(scenario_data)
+            return simulate(scenario, seed, index)
+        except Exception as exc:  # noqa: BLE001 - a failure is recorded, never raised across the pool
+            return Failure(error=f"{type(exc).__name__}: {exc}", detail=traceback.format_exc())
 
-    With ``MODSIM_TASK_LOG`` set to a file, each replication appends one line to it: its start and end
-    (wall clock, seconds since the epoch), the CPU seconds of its process meanwhile, and the process id
-    (``python -m bench --studies`` sums them into a study's simulation CPU time)."""
+
+@contextlib.contextmanager
+def logged_task() -> Iterator[None]:
+    """Time one worker task: with ``MODSIM_TASK_LOG`` set to a file, append one line to it when the task ends,
+    its start and end (wall clock, seconds since the epoch), the CPU seconds of its process meanwhile, and the
+    process id (``python -m bench --studies`` sums them into a study's simulation CPU time). One write in
+    append mode, so lines of several workers never interleave."""
     log = os.environ.get(TASK_LOG)
-    if log:
-        started, cpu = time.time(), time.process_time()
+    if not log:
+        yield
+        return
+    started, cpu = time.time(), time.process_time()
     try:
-        scenario = scenario_data if isinstance(scenario_data, Scenario) else Scenario.model_validate(scenario_data)
-        return simulate(scenario, seed, index)
-    except Exception as exc:  # noqa: BLE001 - a failure is recorded, never raised across the pool
-        return Failure(error=f"{type(exc).__name__}: {exc}", detail=traceback.format_exc())
+        yield
     finally:
-        if log:
-            _log_task(log, started, cpu)
-
-
-def _log_task(path: str, started: float, cpu: float) -> None:
-    """Append one replication's timing line to ``path`` (one write in append mode: lines never interleave)."""
-    line = f"{started:.6f} {time.time():.6f} {time.process_time() - cpu:.6f} {os.getpid()}\n".encode()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, line)
-    finally:
-        os.close(fd)
+        line = f"{started:.6f} {time.time():.6f} {time.process_time() - cpu:.6f} {os.getpid()}\n".encode()
+        fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
 
 
 def submission_order(tasks: Sequence[Task]) -> list[Task]:

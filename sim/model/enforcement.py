@@ -23,6 +23,11 @@ UP = math.inf  # the removal time of a post that is up
 PROTOCOL = "protocol_suspension"  # what on_removal returns for a restriction by the protocol's tiers
 
 
+def _key(account: tuple[int, int]) -> int:
+    """One int for an account (class, index): a dict key without a tuple kept per account."""
+    return account[0] << 40 | account[1]
+
+
 class Enforcer:
     """Strike records and suspensions of the accounts that have had content removed."""
 
@@ -33,9 +38,12 @@ class Enforcer:
         # The protocol's tiers for public figures in a crisis, highest first (empty: the ladder applies to them).
         self._tiers = tuple(sorted(tiers, key=lambda tier: tier.strikes, reverse=True))
         self.ladder = sorted(policy.ladder, key=lambda rung: rung.strikes)
-        # Strike times per account, oldest first; strikes are only ever added at the current time, so once
-        # expired a strike stays expired and is dropped from the front (counts are unchanged).
-        self._strikes: dict[tuple[int, int], list[float]] = {}
+        # Strike times per account (key ``_key(account)``), oldest first: one float while the account has one
+        # strike (most struck accounts), a list once it has more. Strikes are only ever added at the current
+        # time, so once expired a strike stays expired and is dropped from the front (counts are unchanged).
+        # Measured (bench.memory retained, baseline at 3x the users over 30 days): the tuple keys and
+        # one-strike lists were 108 of the 279 bytes a ticket that a finished replication still held.
+        self._strikes: dict[int, float | list[float]] = {}
         self.per_removal = policy.strikes_per_removal
         self._expiry = policy.strike_expiry
         # The rung an account reaches with a given number of active strikes (the last rung of the sorted
@@ -57,13 +65,7 @@ class Enforcer:
         if per_removal == 0:
             return None
         self.strikes_issued += per_removal
-        strikes = self._strikes.get(account)
-        if strikes is None:
-            strikes = self._strikes[account] = [now] * per_removal
-        else:
-            self._expire(strikes, now)
-            strikes.extend([now] * per_removal)
-        active = len(strikes) if self._expiry > 0 else 0
+        active = self._add_strikes(_key(account), now, per_removal)
         if public_figure and self._tiers:
             return self._protocol(account, now, restrictable, active)
         if self._lowest is None or active < self._lowest:
@@ -84,6 +86,21 @@ class Enforcer:
         if rung.restriction == "suspension":
             self.suspend(account, now, rung.duration)
         return rung.restriction
+
+    def _add_strikes(self, key: int, now: float, count: int) -> int:
+        """Give an account ``count`` strikes now; return its active strikes (none when strikes expire at once)."""
+        held = self._strikes.get(key)
+        if held is not None and held.__class__ is not list:  # one strike, at time `held`
+            held = [held] if now - held < self._expiry else None
+        if held is None:
+            self._strikes[key] = now if count == 1 else [now] * count
+            active = count
+        else:
+            self._expire(held, now)
+            held.extend([now] * count)
+            self._strikes[key] = held
+            active = len(held)
+        return active if self._expiry > 0 else 0
 
     def _expire(self, strikes: list[float], now: float) -> None:
         """Drop an account's expired strikes (they are at the front: times never decrease)."""
@@ -118,9 +135,11 @@ class Enforcer:
 
     def active_strikes(self, account: tuple[int, int], now: float) -> int:
         """The account's strikes still active now."""
-        strikes = self._strikes.get(account)
-        if not strikes or self._expiry <= 0:
+        strikes = self._strikes.get(_key(account))
+        if strikes is None or self._expiry <= 0:
             return 0
+        if strikes.__class__ is not list:
+            return int(now - strikes < self._expiry)
         self._expire(strikes, now)
         return len(strikes)
 
