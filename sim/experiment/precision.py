@@ -76,10 +76,10 @@ def unmet(widths: dict[str, tuple[float, float]]) -> list[str]:
 
 def next_count(widths: dict[str, tuple[float, float]], count: int, cap: int, workers: int) -> int:
     """How many replications in all should reach every target, in whole batches of ``workers``, within ``cap``."""
-    from scipy import stats
+    from sim.experiment.statistics import normal_quantile, t_quantile
 
     # The half-width is t(n-1) s / sqrt(n): with few replications the t quantile, not the spread, makes it wide.
-    shrink = (stats.norm.ppf(0.975) / stats.t.ppf(0.975, max(count - 1, 1))) ** 2
+    shrink = (normal_quantile(0.975) / t_quantile(0.975, max(count - 1, 1))) ** 2
     needed = count + workers
     for name in unmet(widths):
         half, goal = widths[name]

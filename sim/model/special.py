@@ -1,5 +1,5 @@
-"""The special functions of scipy that the model calls (``ndtri``, ``betaincinv``), without ``scipy.special``'s
-package import.
+"""The special functions of scipy that modsim calls (``ndtri``, ``betaincinv``, ``stdtrit``), without
+``scipy.special``'s package import.
 
 ``import scipy.special`` loads scipy's array-API layer (array_api_compat, numpy.testing): about 17 MiB of a
 worker's 23 MiB for scipy, against 6 MiB for the compiled ufuncs themselves. Where ``scipy.special`` is not
@@ -36,3 +36,4 @@ def _ufuncs() -> types.ModuleType:
 _module = _ufuncs()
 ndtri = _module.ndtri
 betaincinv = _module.betaincinv
+stdtrit = _module.stdtrit  # Student t quantile (df, p): what scipy.stats.t.ppf computes, without scipy.stats' import
