@@ -212,7 +212,8 @@ def test_a_result_stored_before_the_interruption_is_reused(fast_tmp):
     assert run_study(db, "tpe", 6, calls=calls, kill=lambda study: die_telling(study, 3)) is None
     assert len(calls) == 4
     study = tun.open_study(db, [tun.parse_objective("max:util")], 7, True)
-    assert tun.recover_interrupted(study) == (1, 1)  # failed, not left RUNNING; its result kept
+    # trials 3 and 4 (asked once trial 2 was told) failed, not left RUNNING; trial 3's result kept
+    assert tun.recover_interrupted(study) == (2, 1)
     resumed = run_study(db, "tpe", 6, calls=calls)
     assert len(calls) == 6 and len(set(calls)) == 6  # trial 3 was not run again
     pd.testing.assert_frame_equal(resumed, run_study(tmp_path / "full.db", "tpe", 6))
@@ -228,18 +229,25 @@ def test_batches_depend_on_the_batch_not_on_the_order_settings_finish(fast_tmp):
     for name, backwards in (("turn", None), ("reversed", True), ("forwards", False)):
         study = tun.open_study(fast_tmp / f"{name}.db", objectives, 7, True)
 
-        def many(settings, done, backwards=backwards):
-            sizes.append(len(settings))
-            order = range(len(settings) - 1, -1, -1) if backwards else range(len(settings))
-            for position in order:
-                done(position, *fake_outcomes(settings[position]))
+        def many(settings, done, more, backwards=backwards):
+            # settings handed out in rounds, each round's finishing in the given order; a round's `more` joins the next
+            handed = 0
+            while settings:
+                sizes.append(len(settings))
+                order = range(len(settings) - 1, -1, -1) if backwards else range(len(settings))
+                later = []
+                for position in order:
+                    done(handed + position, *fake_outcomes(settings[position]))
+                    later += more()
+                handed += len(settings)
+                settings = later
 
         tun.optimize(study, ranges, objectives, constraints, 10, 7, fake_outcomes, batch=4,
                      evaluate_many=None if backwards is None else many)
         tables.append(tun_answer.trials_table(study, ranges, objectives, constraints))
     pd.testing.assert_frame_equal(tables[0], tables[1])
     pd.testing.assert_frame_equal(tables[0], tables[2])
-    assert sizes == [4, 4, 2] * 2  # trials 0-3, 4-7, 8-9 asked together
+    assert sizes == [8, 2] * 2  # trials 0-3 and 4-7 asked at the start, 8-9 once trials 0-3 are told
     one = run_study(fast_tmp / "one.db", "tpe", 10)
     assert list(one.trial) == list(tables[0].trial)
 

@@ -93,7 +93,7 @@ def tune(
             err_console.print(f"the parameters hold {size} settings: each is tried once (fewer than --trials {trials})",
                               markup=False)
         reports = TaskReport()
-        with executor_for(options.workers, options.scheduler, count * batch) as executor, \
+        with executor_for(options.workers, options.scheduler, 2 * count * batch) as executor, \
                 progress_bar(f"tune {base.name}", min(trials, size or trials)) as advance:
             for _ in range(min(tun.finished_trials(study), trials)):
                 advance()
@@ -104,26 +104,34 @@ def tune(
                 data = plain_data(point)
                 return [Task((position, i), data, seed, i) for i in range(count)]
 
-            def evaluate_many(settings: list[dict], done) -> None:
-                records: dict = {position: {} for position in range(len(settings))}
+            def evaluate_many(settings: list[dict], done, more) -> None:
+                records: dict = {}
+                handed = [0]  # settings handed to the executor so far: the next one's position
+
+                def tasks_for(batch: list[dict]) -> list[Task]:
+                    tasks = []
+                    for values in batch:
+                        records[handed[0]] = {}
+                        tasks += tasks_of(values, handed[0])
+                        handed[0] += 1
+                    return tasks
 
                 def finished(key, record) -> None:
                     position, index = key
                     records[position][index] = record
                     if len(records[position]) == count:
-                        own = records[position]
+                        own = records.pop(position)
                         outs = [own[i].outcomes for i in sorted(own) if isinstance(own[i], Replication)]
                         done(position, outs, sum(isinstance(r, Failure) for r in own.values()))
 
-                tasks = [task for position, values in enumerate(settings) for task in tasks_of(values, position)]
-                step = run_tasks(tasks, executor, finished)
+                step = run_tasks(tasks_for(settings), executor, finished, more=lambda: tasks_for(more()))
                 reports.restarts += step.restarts
                 reports.retried += step.retried
                 reports.lost += step.lost
 
             def evaluate(params: dict) -> tuple[list[dict], int]:
                 got: list = []
-                evaluate_many([params], lambda position, outs, failed: got.append((outs, failed)))
+                evaluate_many([params], lambda position, outs, failed: got.append((outs, failed)), lambda: [])
                 return got[0]
 
             tun.optimize(study, ranges, objectives, constraints, trials, seed, evaluate, advance, batch=batch,

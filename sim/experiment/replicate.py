@@ -23,7 +23,8 @@ import math
 import os
 import time
 import traceback
-from concurrent.futures import CancelledError, Executor, Future, as_completed
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Executor, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Callable, Hashable, Iterable, Iterator, Sequence
@@ -135,8 +136,12 @@ def submission_order(tasks: Sequence[Task]) -> list[Task]:
 
 def run_tasks(tasks: Sequence[Task], executor: Executor | None,
               on_done: Callable[[Hashable, Replication | Failure], None],
-              function: Callable[[dict, int, int], Replication | Failure] = simulate_data) -> TaskReport:
+              function: Callable[[dict, int, int], Replication | Failure] = simulate_data,
+              more: Callable[[], Sequence[Task]] | None = None) -> TaskReport:
     """Run the tasks, serially when executor is None, calling ``on_done(key, record)`` as each finishes.
+
+    ``more()``, when given, is called after each ``on_done``: the tasks it returns are run too, submitted at
+    once (a study that decides its next work from the results so far, such as tune, keeps every worker busy).
 
     When a worker process dies (``BrokenProcessPool``) the pool is restarted (if it can be) and the
     unfinished tasks are submitted once more; tasks lost a second time are recorded as failures.
@@ -147,32 +152,52 @@ def run_tasks(tasks: Sequence[Task], executor: Executor | None,
     """
     report = TaskReport()
     if executor is None:
-        for task in tasks:
+        queue = deque(tasks)
+        while queue:
+            task = queue.popleft()
             on_done(task.key, _call(function, task))
+            if more is not None:
+                queue.extend(more())
         return report
     pending = list(tasks)
     order = {t.key: i for i, t in enumerate(tasks)}
     retry = False
     while pending:
-        futures: dict[Future, Task] = {executor.submit(function, t.scenario, t.seed, t.index): t
-                                       for t in submission_order(pending)}
+        futures: dict[Future, Task] = {}
         broken: list[Task] = []
         handed: set[Future] = set()
-        for future in as_completed(futures):
-            task = futures[future]
-            try:
-                result = future.result()
-            except BrokenProcessPool:
-                broken.append(task)
-                continue
-            except CancelledError:
-                _lost(futures, handed, on_done)
-            except Exception as exc:  # noqa: BLE001 - e.g. a Dask worker that died: reported, not fatal
-                if _gone(executor):
+
+        def submit(batch: Iterable[Task]) -> None:
+            for t in batch:
+                order.setdefault(t.key, len(order))
+                try:
+                    futures[executor.submit(function, t.scenario, t.seed, t.index)] = t
+                except BrokenProcessPool:
+                    broken.append(t)
+
+        submit(submission_order(pending))
+        waiting = set(futures)
+        while waiting:
+            finished, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+            for future in finished:
+                task = futures[future]
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    broken.append(task)
+                    continue
+                except CancelledError:
                     _lost(futures, handed, on_done)
-                result = Failure(error=f"{WORKER_DIED}: {type(exc).__name__}: {exc}", detail="")
-            handed.add(future)
-            on_done(task.key, result)
+                except Exception as exc:  # noqa: BLE001 - e.g. a Dask worker that died: reported, not fatal
+                    if _gone(executor):
+                        _lost(futures, handed, on_done)
+                    result = Failure(error=f"{WORKER_DIED}: {type(exc).__name__}: {exc}", detail="")
+                handed.add(future)
+                on_done(task.key, result)
+                if more is not None:
+                    known = set(futures)
+                    submit(more())
+                    waiting |= set(futures) - known
         broken.sort(key=lambda t: order[t.key])
         pending = []
         if not broken:
@@ -192,7 +217,9 @@ def run_tasks(tasks: Sequence[Task], executor: Executor | None,
             continue
         # Died again: run what is left one at a time, so that only a replication that kills its
         # worker on its own is recorded as a failure (and none is lost with it).
-        for task in broken:
+        queue = deque(broken)
+        while queue:
+            task = queue.popleft()
             future = executor.submit(function, task.scenario, task.seed, task.index)
             try:
                 result = future.result()
@@ -205,6 +232,8 @@ def run_tasks(tasks: Sequence[Task], executor: Executor | None,
             except Exception as exc:  # noqa: BLE001
                 result = Failure(error=f"{WORKER_DIED}: {type(exc).__name__}: {exc}", detail="")
             on_done(task.key, result)
+            if more is not None:
+                queue.extend(more())
         break
     return report
 

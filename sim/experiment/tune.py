@@ -11,13 +11,16 @@ A study a user can trust and resume:
 
 - **Every worker busy, the same trials however many.** Trials are asked in fixed batches of
   ``batch`` (``--batch``, default ``BATCH``): trials ``b*batch .. (b+1)*batch-1`` are all asked
-  before any is told, every replication of all of them goes to the executor at once (a worker takes
-  the next as soon as it is free), and they are told in trial order as their replications finish.
-  The batch, not the number of workers, decides what each trial sees, so serial, pool and Dask give
-  the same trials; ``--batch 1`` is a study asked one trial at a time.
+  before any is told, and two batches are in flight: batch b+2 is asked as soon as batch b is all
+  told, so its replications are queued behind batch b+1's and no worker waits while the parent tells
+  one batch and asks the next (``_Flight``). Every replication goes to the executor as soon as its
+  batch is asked (a worker takes the next as soon as it is free), and trials are told in trial order as
+  their replications finish. The batch, not the number of workers, decides what each trial sees, so
+  serial, pool and Dask give the same trials; ``--batch 1`` asks one trial at a time, each from every
+  trial but the one before it.
 - **Reproducible, whenever it stops.** Trial k is asked from a fresh sampler seeded by (seed, k,
   attempt), and a sampler sees only the finished trials (COMPLETE, in order), so what it suggests
-  depends on the trials of the batches before k's and nothing else: not on an earlier process's
+  depends on the trials of the batches before the one before k's and nothing else: not on an earlier process's
   random state, nor on trials an interruption cut short. Those (RUNNING when the process died, or
   WAITING) are marked failed and ``interrupted`` on resume and run again as trial k, with the
   setting they were asked (stored on them at once, since batch-mates told meanwhile would change a
@@ -41,6 +44,7 @@ import math
 import os
 import re
 import warnings
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -52,7 +56,7 @@ from sim.experiment.statistics import as_float
 from sim.experiment.sweep import Range, duration_text
 
 STUDY_NAME = "modsim-tune"
-FORMAT = 3  # objectives.json "format": how trials are numbered and asked (a study of another format is not resumed)
+FORMAT = 4  # objectives.json "format": how trials are numbered and asked (a study of another format is not resumed)
 BATCH = 4  # trials asked together and evaluated at once (``--batch``): the trials depend on it, not on the workers
 ASKS = 8  # tries at a setting not yet evaluated before the nearest untried one is taken
 ENUMERABLE = 200_000  # finite spaces up to this many settings are searched for the nearest untried one
@@ -332,55 +336,125 @@ def _mean(result: dict, outcome: str) -> float:
 def optimize(study, ranges: list[Range], objectives: list[Objective], constraints: list[Constraint], trials: int,
              seed: int, evaluate: Callable[[dict], tuple[list[dict], int]],
              on_trial: Callable[[], None] = lambda: None, batch: int = 1,
-             evaluate_many: Callable[[list[dict], Callable[[int, list[dict], int], None]], None] | None = None) -> None:
+             evaluate_many: Callable[..., None] | None = None) -> None:
     """Run trials, ``batch`` at a time, until ``trials`` distinct settings are evaluated (or all there are).
 
     ``evaluate(values)`` runs the replications of a setting (``--set`` values by path) and returns
-    (the outcomes of each finished replication, how many failed). ``evaluate_many(settings, done)``,
-    when given, runs several settings at once (every replication of every setting on the executor,
-    so that each worker takes the next replication as soon as it is free) and calls
-    ``done(position, outcomes, failed)`` as each setting's replications have all finished; without
-    it the settings are evaluated one after another. A setting already evaluated, in this process
-    or before an interruption, is never evaluated again.
+    (the outcomes of each finished replication, how many failed). ``evaluate_many(settings, done, more)``,
+    when given, runs settings as a stream: every replication of every setting on the executor, so that each
+    worker takes the next replication as soon as it is free; it calls ``done(position, outcomes, failed)``
+    as each setting's replications have all finished (positions number the settings in the order given),
+    and then ``more()``, whose settings it runs too. Without it the settings are evaluated one after
+    another, in the same order. A setting already evaluated, in this process or before an interruption,
+    is never evaluated again.
 
-    Batches are deterministic (see ``ask_batch``): trials ``b*batch .. (b+1)*batch-1`` are all asked
-    before any of them is told, so each is asked from the trials of the batches before it, and they are
-    told in trial order; the trials therefore depend on ``batch`` and the seed, never on how many
-    workers ran them or in which order their replications finished.
+    Batches are deterministic and overlap (see ``_Flight``): batches 0 and 1 are asked at the start, and
+    batch k+2 as soon as every trial of batch k is told, before any of batch k+1 is; trials are told in
+    trial order. Each trial is therefore asked from the trials of the batches before the previous one, and
+    the trials depend on ``batch`` and the seed, never on how many workers ran them or in which order their
+    replications finished; and while one batch's last replications run, the next batch's are queued.
     """
     import optuna
 
     counted = counted_trials(study)
-    tried = {key_of(t.user_attrs["set"]) for t in counted}
-    results = _stored_results(study)
-    size = space_size(ranges)
-    batch = max(int(batch), 1)
+    flight = _Flight(study, ranges, objectives, constraints, seed, trials, batch, counted, on_trial)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        while len(counted) < trials and (size is None or len(tried) < size):
-            first = len(counted)
-            stop = min((first // batch + 1) * batch, trials)
-            if size is not None:
-                stop = min(stop, first + size - len(tried))
-            asked = ask_batch(study, ranges, objectives, bool(constraints), seed, range(first, stop), tried)
-            teller = _Teller(study, ranges, objectives, constraints, asked, results, counted, tried, on_trial)
-            todo = list(dict.fromkeys(key for _, _, key in asked if key not in results))
-            settings = [json.loads(key) for key in todo]
-            try:
-                teller.tell_ready()
-                if evaluate_many is None:
-                    for position, values in enumerate(settings):
-                        teller.evaluated(todo[position], *evaluate(values))
-                else:
-                    evaluate_many(settings, lambda position, outs, failed: teller.evaluated(todo[position], outs, failed))
-                teller.tell_ready()
-            except TuneError:
-                teller.abandon()
-                raise
+        try:
+            settings = flight.launch() + flight.launch()
+            flight.advance()
+            settings += flight.more()
+            if evaluate_many is not None:
+                evaluate_many(settings, flight.done, flight.more)
+                return
+            queue, position = deque(settings), 0
+            while queue:
+                flight.done(position, *evaluate(queue.popleft()))
+                position += 1
+                queue.extend(flight.more())
+        except TuneError:
+            flight.abandon()
+            raise
+
+
+class _Flight:
+    """The batches of trials asked and not yet all told, oldest first, and the settings they need evaluated.
+
+    ``launch`` asks the next batch (avoiding every setting evaluated or in flight) and returns the settings
+    of it that no earlier trial evaluates; ``done`` stores a setting's result on its trials and lets the
+    oldest batch tell what it can, in trial order; once the oldest batch is all told, the batch after the
+    newest is asked (``more`` hands its settings on). So the operations on the study come in one fixed
+    order, whichever order the results arrive in: ask 0, ask 1, tell 0, ask 2, tell 1, ask 3, ...
+    """
+
+    def __init__(self, study, ranges, objectives, constraints, seed: int, trials: int, batch: int, counted: list,
+                 on_trial: Callable[[], None]) -> None:
+        self.study, self.ranges, self.objectives, self.constraints = study, ranges, objectives, constraints
+        self.seed, self.trials, self.batch = seed, trials, max(int(batch), 1)
+        self.counted, self.on_trial = counted, on_trial
+        self.tried = {key_of(t.user_attrs["set"]) for t in counted}
+        self.results = _stored_results(study)
+        self.size = space_size(ranges)
+        self.tellers: deque[_Teller] = deque()
+        self.stream: list[str] = []  # the setting of each position handed out to be evaluated
+        self.next_number = len(counted)
+        self._new: list[dict] = []
+
+    def launch(self) -> list[dict]:
+        """Ask the next batch, if trials remain: the settings of it still to evaluate (added to the stream)."""
+        first = self.next_number
+        flying = {key for teller in self.tellers for _, _, key in teller.asked[teller.told:]}
+        taken = self.tried | flying
+        if first >= self.trials or (self.size is not None and len(taken) >= self.size):
+            return []
+        stop = min((first // self.batch + 1) * self.batch, self.trials)
+        if self.size is not None:
+            stop = min(stop, first + self.size - len(taken))
+        asked = ask_batch(self.study, self.ranges, self.objectives, bool(self.constraints), self.seed,
+                          range(first, stop), taken)
+        self.next_number = stop
+        self.tellers.append(_Teller(self.study, self.ranges, self.objectives, self.constraints, asked,
+                                    self.results, self.counted, self.tried, self.on_trial))
+        streamed = set(self.stream)
+        todo = [key for key in dict.fromkeys(key for _, _, key in asked) if key not in self.results and key not in streamed]
+        self.stream += todo
+        return [json.loads(key) for key in todo]
+
+    def done(self, position: int, outs: list[dict], failed: int) -> None:
+        """The setting at ``position`` has all its replications: store its result, tell what can be told."""
+        key = self.stream[position]
+        result = summarise(outs, failed)
+        for teller in self.tellers:
+            if teller.check(key, result):
+                break
+        self.results[key] = result
+        for teller in self.tellers:
+            teller.store(key, result)
+        self.advance()
+
+    def advance(self) -> None:
+        """Tell the oldest batch's trials that can be; once it is all told, ask the batch after the newest."""
+        while self.tellers:
+            oldest = self.tellers[0]
+            oldest.tell_ready()
+            if oldest.told < len(oldest.asked):
+                return
+            self.tellers.popleft()
+            self._new += self.launch()
+
+    def more(self) -> list[dict]:
+        """The settings of the batches asked since the last call, to evaluate after those handed out."""
+        new, self._new = self._new, []
+        return new
+
+    def abandon(self) -> None:
+        """A user error ends the study: every trial asked and not told is failed, never left RUNNING."""
+        for teller in self.tellers:
+            teller.abandon()
 
 
 class _Teller:
-    """Stores each evaluated setting's result on its trials at once, and tells the batch's trials in order."""
+    """Stores each evaluated setting's result on its batch's trials at once, and tells the batch's trials in order."""
 
     def __init__(self, study, ranges, objectives, constraints, asked, results, counted, tried, on_trial):
         self.study, self.ranges, self.objectives, self.constraints = study, ranges, objectives, constraints
@@ -390,19 +464,21 @@ class _Teller:
         self.told = 0
         self.stored: set[int] = set()
 
-    def evaluated(self, key: str, outs: list[dict], failed: int) -> None:
-        """A setting's replications have all finished: check, store on its trials (one write each), tell what can be."""
-        result = summarise(outs, failed)
+    def check(self, key: str, result: dict) -> bool:
+        """Check a setting's result against the objectives on its first trial in this batch (a TuneError when an
+        outcome is missing); whether the batch holds the setting."""
         for number, trial, own in self.asked[self.told:]:
             if own == key:
                 _check_outcomes(self.study, trial, result, self.objectives, self.constraints, self.as_parameter)
-                break
-        self.results[key] = result
+                return True
+        return False
+
+    def store(self, key: str, result: dict) -> None:
+        """Store a setting's result on its trials in this batch (one write each): from here on, an interruption keeps it."""
         for number, trial, own in self.asked[self.told:]:
             if own == key:
-                trial.set_user_attr("result", result)  # from here on, an interruption keeps it
+                trial.set_user_attr("result", result)
                 self.stored.add(trial._trial_id)
-        self.tell_ready()
 
     def tell_ready(self) -> None:
         """Tell, in trial order, every trial of the batch whose result is known and whose predecessors are told."""
@@ -445,7 +521,7 @@ def ask_batch(study, ranges, objectives, has_constraints: bool, seed: int, numbe
     """Ask trials ``numbers`` (one batch) before telling any: [(number, Optuna trial, setting key)].
 
     Each is asked from the trials told before the batch (the samplers read COMPLETE trials only, and
-    none of the batch is told yet) and avoids the settings of the batch's earlier trials. A trial that
+    none of the batch is told yet) and avoids ``tried`` and the settings of the batch's earlier trials. A trial that
     an interruption cut short after its batch was asked is asked again with the setting stored on it,
     since the trials of its batch told meanwhile would otherwise change what the sampler suggests.
     """
