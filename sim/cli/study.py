@@ -161,6 +161,7 @@ class Study:
 
         by_key = {task.key: task for task in tasks}
         hashes: dict[int, str] = {}
+        imported: list[bool] = []
 
         with self.stopped_cleanly("finished replications are"):
             with progress_bar(label, total, _expected(tasks, workers)) as advance:
@@ -175,6 +176,9 @@ class Study:
                                           scenario_hash=hashes[id(task.scenario)], sets=self.sets)
                     self.records[key] = record
                     advance()
+                    if not imported:
+                        imported.append(True)
+                        import_drawing()
 
                 with executor_for(workers, scheduler, len(tasks)) as executor:
                     return run_tasks(tasks, executor, finished)
@@ -273,6 +277,14 @@ def _expected_part(record: dict, key: str) -> dict | None:
 
 def _warn(message: str) -> None:
     err_console.print(f"warning: {message}", markup=False, highlight=False, soft_wrap=True)
+
+
+def import_drawing() -> None:
+    """Import what draws the charts and the report (matplotlib: about 1.4 s) while the workers still run the
+    replications (called once the first has finished; the workers have the rest queued), rather than after
+    the last one, when they would sit idle."""
+    import sim.plots  # noqa: F401
+    import sim.report  # noqa: F401
 
 
 def draw_and_report(work: Path, report: bool = False, outcomes: list[str] | None = None) -> None:
