@@ -148,6 +148,34 @@ def test_interrupted_calibration_resumes_to_the_same_posterior(tmp_path, monkeyp
     assert pd.read_json(cut_short / "manifest.json", typ="series")["reused"] > 0
 
 
+
+def test_a_calibration_resumed_with_fewer_generations_stops_there(tmp_path, monkeypatch):
+    """The stopping rules may change on --resume: a calibration cut short in its second generation and resumed
+    with --generations 1 ends with the posterior of an uninterrupted one-generation calibration."""
+    import sim.calibration.abc as ab
+
+    targets = observed_targets(tmp_path, {"review.pools.agents.handling_time.mean": "50min"}, seed=8)
+    options = ["--particles", "8", "-n", "2", "--workers", "1", "--seed", "3"]
+    one = tmp_path / "one"
+    assert calibrate(targets, one, *options, "--generations", "1").exit_code == 0
+    real = ab.Evaluator.__call__
+
+    def cut(self, t, first, proposals):
+        if t == 1:
+            raise KeyboardInterrupt
+        return real(self, t, first, proposals)
+
+    monkeypatch.setattr(ab.Evaluator, "__call__", cut)
+    assert calibrate(targets, tmp_path / "cut", *options, "--generations", "3").exit_code == 130
+    monkeypatch.setattr(ab.Evaluator, "__call__", real)
+    result = invoke("calibrate", MMC, "--targets", targets, *PARAMS, *SHORT, *options, "--generations", "1",
+                    "--resume", tmp_path / ".cut.partial")
+    assert result.exit_code == 0, result.output
+    pd.testing.assert_frame_equal(pd.read_parquet(one / "posterior.parquet"),
+                                  pd.read_parquet(tmp_path / "cut" / "posterior.parquet"))
+    assert len(pd.read_csv(tmp_path / "cut" / "generations.csv")) == 1
+
+
 BAD_TARGETS = {
     "unknown_key": ("name: x\ntargets:\n  - name: a\n    outcome: tickets\n    observed: 1\n    tolerance: 1\n"
                     "    tolerence: 2\n", "targets.0.tolerence", "7:5"),

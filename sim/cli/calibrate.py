@@ -21,7 +21,7 @@ def calibrate(
     targets: Path = typer.Option(..., "--targets", help="Targets file: the observed facts and their tolerances."),
     param: List[str] = typer.Option(..., "--param", help="PATH=LOW..HIGH (uniform prior) or PATH=log:LOW..HIGH (log-uniform); durations like 20d..200d (repeatable)."),
     particles: int = typer.Option(100, "--particles", min=2, help="Particles per generation (the posterior sample's size)."),
-    generations: int = typer.Option(5, "--generations", min=1, help="Most ABC-SMC generations (each halves the distance threshold, roughly)."),
+    generations: int = typer.Option(5, "--generations", min=1, help="Most ABC-SMC generations (each halves the distance threshold, roughly); may change on --resume."),
     min_epsilon: float = typer.Option(0.0, "--min-epsilon", min=0.0, help="Stop once the threshold (root mean square distance, in tolerances) is at or below this."),
     max_evaluations: Optional[int] = typer.Option(None, "--max-evaluations", min=1, help="Start no generation once this many replications were simulated."),
     *,
@@ -58,7 +58,7 @@ def calibrate(
     study = st.Study(f"calibrate-{base.name}", options)
     record = {"command": "calibrate", "seed": seed, "scenario_hash": scenario_hash(base), "params": list(param),
               "targets": [plain_data(t) for t in loaded.targets], "particles": particles,
-              "generations": generations, "min_epsilon": min_epsilon, "max_evaluations": max_evaluations,
+              "stopping": {"generations": generations, "min_epsilon": min_epsilon, "max_evaluations": max_evaluations},
               "sets": study.sets}
     with study._closed_on_failure():
         study.folder.check_experiment(record)

@@ -34,6 +34,11 @@ from sim.results.ownership import (
 from sim.results.parts import _digest, _make_parts, read_part, _sets_text
 
 
+# Keys of a work's record that a resumed command may change: the record's own format, how many replications
+# (a run's -n), and a study's stopping rules (``stopping``: calibrate's --generations, --min-epsilon and
+# --max-evaluations), which decide where the work ends, not what the work done so far is.
+MAY_CHANGE_ON_RESUME = ("format", "replications", "stopping")
+
 class ResultsFolder:
     """A results folder being written: a temporary folder renamed to `final` when complete.
 
@@ -224,7 +229,7 @@ class ResultsFolder:
             raise OutputError(f"{where}: the scenarios differ from the interrupted run's (a scenario file, their "
                               "order or the design changed)")
         for key in sorted(set(saved) | set(asked)):
-            if key not in ("format", "replications") and saved.get(key) != asked.get(key):
+            if key not in MAY_CHANGE_ON_RESUME and saved.get(key) != asked.get(key):
                 raise OutputError(f"{where}: the {key} differs from the interrupted run's: it had "
                                   f"{saved.get(key)}, this asks {asked.get(key)}")
 
