@@ -101,8 +101,8 @@ def test_calibrated_yaml_runs_and_carries_the_medians(tmp_path):
         chart.unlink()
     (out / "report.html").unlink()
     assert invoke("plot", out).exit_code == 0
-    assert {p.stem for p in (out / "charts").glob("calibration_*.png")} == {
-        "calibration_marginals", "calibration_pairs", "calibration_predictive"}
+    assert {p.stem for p in (out / "charts").glob("calibration_*.png")} == {  # one parameter: no pairs
+        "calibration_marginals", "calibration_predictive"}
     assert invoke("report", out).exit_code == 0 and "Calibration" in (out / "report.html").read_text()
 
 
