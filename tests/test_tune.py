@@ -419,7 +419,7 @@ def test_killed_or_interrupted_then_resumed_equals_uninterrupted(tmp_path, unint
             pd.testing.assert_frame_equal(pd.read_parquet(out / "trials.parquet"), uninterrupted)
             return
         again = err.decode().split("resume with: ", 1)[1].strip()
-        assert "RUNNING" not in _states(work / "study.db")  # Ctrl-C fails the trial it cut short at once
+        assert "RUNNING" not in _states(work / "study.db"), err  # Ctrl-C fails the trial it cut short at once
     else:
         assert process.returncode == -signal.SIGKILL
         again = shlex.join(["modsim", *ARGS, "--resume", str(work)])

@@ -161,7 +161,7 @@ class Study:
 
         by_key = {task.key: task for task in tasks}
         hashes: dict[int, str] = {}
-        imported: list[bool] = []
+        imported = False
 
         with self.stopped_cleanly("finished replications are"):
             with progress_bar(label, total, _expected(tasks, workers)) as advance:
@@ -169,6 +169,7 @@ class Study:
                     advance()
 
                 def finished(key, record):
+                    nonlocal imported
                     task = by_key[key]
                     if id(task.scenario) not in hashes:
                         hashes[id(task.scenario)] = data_hash(task.scenario)
@@ -177,7 +178,7 @@ class Study:
                     self.records[key] = record
                     advance()
                     if not imported:
-                        imported.append(True)
+                        imported = True
                         import_drawing()
 
                 with executor_for(workers, scheduler, len(tasks)) as executor:

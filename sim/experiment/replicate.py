@@ -167,16 +167,19 @@ def run_tasks(tasks: Sequence[Task], executor: Executor | None,
         broken: list[Task] = []
         handed: set[Future] = set()
 
-        def submit(batch: Iterable[Task]) -> None:
+        def submit(batch: Iterable[Task]) -> list[Future]:
+            submitted = []
             for t in batch:
                 order.setdefault(t.key, len(order))
                 try:
-                    futures[executor.submit(function, t.scenario, t.seed, t.index)] = t
+                    submitted.append(executor.submit(function, t.scenario, t.seed, t.index))
                 except BrokenProcessPool:
                     broken.append(t)
+                    continue
+                futures[submitted[-1]] = t
+            return submitted
 
-        submit(submission_order(pending))
-        waiting = set(futures)
+        waiting = set(submit(submission_order(pending)))
         while waiting:
             finished, waiting = wait(waiting, return_when=FIRST_COMPLETED)
             for future in finished:
@@ -195,9 +198,7 @@ def run_tasks(tasks: Sequence[Task], executor: Executor | None,
                 handed.add(future)
                 on_done(task.key, result)
                 if more is not None:
-                    known = set(futures)
-                    submit(more())
-                    waiting |= set(futures) - known
+                    waiting.update(submit(more()))
         broken.sort(key=lambda t: order[t.key])
         pending = []
         if not broken:

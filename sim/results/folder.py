@@ -39,6 +39,7 @@ from sim.results.parts import _digest, _make_parts, read_part, _sets_text
 # --max-evaluations), which decide where the work ends, not what the work done so far is.
 MAY_CHANGE_ON_RESUME = ("format", "replications", "stopping")
 
+
 class ResultsFolder:
     """A results folder being written: a temporary folder renamed to `final` when complete.
 
