@@ -293,3 +293,35 @@ def test_a_stop_raised_inside_a_weakref_callback_is_delivered_after_it(name, rai
                           timeout=60)
     assert done.stdout.strip() == f"stopped {raised}", (done.stdout, done.stderr)
     assert "Exception ignored" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("reader", ["reads", "dies unread"])
+def test_lines_written_to_a_pipe_are_known_lost_when_its_reader_dies_before_reading(monkeypatch, reader):
+    # `| tee` stopped by the same Ctrl-C may still be alive when the write succeeds and die before it
+    # reads: then the lines are lost, and modsim must know so, to say them on the terminal instead.
+    import threading
+
+    from sim.cli.common import _read_from_the_pipe
+
+    read_end, write_end = os.pipe()
+    stream = os.fdopen(write_end, "w")
+    monkeypatch.setattr(sys, "stderr", stream)
+    stream.write("interrupted: resume with: modsim run ...\n")
+    stream.flush()
+
+    def the_reader() -> None:
+        time.sleep(0.2)
+        if reader == "reads":
+            os.read(read_end, 4096)
+        else:
+            os.close(read_end)
+
+    thread = threading.Thread(target=the_reader)
+    thread.start()
+    try:
+        assert _read_from_the_pipe(patience=30) is (reader == "reads")
+    finally:
+        thread.join()
+        stream.close()
+        if reader == "reads":
+            os.close(read_end)

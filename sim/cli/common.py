@@ -8,6 +8,7 @@ import os
 import shlex
 import signal
 import sys
+import time
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Callable, Iterator, NoReturn
 
@@ -189,7 +190,8 @@ def _say(message: str) -> None:
     try:
         sys.stderr.write(text)
         sys.stderr.flush()
-        return
+        if _read_from_the_pipe():
+            return
     except (OSError, ValueError):
         pass
     _drop_broken_streams()
@@ -198,6 +200,36 @@ def _say(message: str) -> None:
             tty.write(text)
     except OSError:
         pass
+
+
+def _read_from_the_pipe(patience: float = 2.0) -> bool:
+    """Whether what was written to stderr reached a reader: False when stderr is a pipe whose reader
+    went away with the lines unread. The Ctrl-C that stops modsim stops ``| tee`` too, and on a loaded
+    machine tee may still be alive when modsim writes, then die before it reads: the write succeeded,
+    yet nobody sees the lines. So wait (at most ``patience`` seconds) until the pipe is drained or its
+    reader is gone. True for anything but a pipe, and when this system cannot tell."""
+    import fcntl
+    import select
+    import stat
+    import struct
+    import termios
+
+    try:
+        fd = sys.stderr.fileno()
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            return True
+        poller = select.poll()
+        poller.register(fd, select.POLLERR)
+        deadline = time.monotonic() + patience
+        while time.monotonic() < deadline:
+            unread = struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
+            if unread == 0:
+                return True
+            if any(events & select.POLLERR for _, events in poller.poll(20)):
+                return False
+        return True
+    except (OSError, ValueError, AttributeError):
+        return True
 
 
 def _drop_broken_streams() -> None:
