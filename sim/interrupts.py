@@ -52,6 +52,8 @@ _signal: int | None = None  # the signal that is stopping this process (None: no
 _since: float | None = None  # when it began stopping (or exiting), by time.monotonic()
 _holding = 0  # depth of ``held_back`` blocks: a stopping signal arriving inside one waits for its end
 _held: int | None = None  # the signal held back meanwhile
+_redelivering = False  # inside the unraisable hook: a stop raised there would be swallowed again
+_redelivery = None  # the thread that delivers a swallowed stop again (see ``_redeliver_swallowed_stop``)
 
 
 def exit_status(signum: int | None) -> int:
@@ -71,6 +73,8 @@ def signal_name(signum: int | None) -> str:
 
 def _on_signal(signum: int, frame) -> None:
     global _signal, _since, _held
+    if _redelivering:  # raised here it would be lost; the redelivery thread tries again once the hook returns
+        return
     if _holding and _since is None:
         _held = _held if _held is not None else signum
         return
@@ -109,20 +113,32 @@ def _redeliver_swallowed_stop(unraisable) -> None:
     """``sys.unraisablehook``: a stop raised while Python was inside a callback it cannot raise from (a weakref
     or garbage-collector callback, a ``__del__``) would only be printed, "Exception ignored", and the command
     would go on. Instead it is delivered again, by a short-lived thread, once the callback has returned."""
-    global _since
+    global _since, _redelivering, _redelivery
     if isinstance(unraisable.exc_value, KeyboardInterrupt) and _signal is not None:
-        import _thread
         import threading
 
-        signum, _since = _signal, None  # not stopping yet, as far as the handler is concerned
-
-        def again() -> None:
-            time.sleep(0.001)
-            _thread.interrupt_main(signum)
-
-        threading.Thread(target=again, name="modsim-stop-again", daemon=True).start()
+        _redelivering = True
+        try:
+            _since = None  # not stopping yet, as far as the handler is concerned
+            if _redelivery is None or not _redelivery.is_alive():
+                _redelivery = threading.Thread(target=_deliver_again, args=(_signal,), name="modsim-stop-again",
+                                               daemon=True)
+                _redelivery.start()  # it waits for the new thread: a signal meanwhile must not raise here
+        finally:
+            _redelivering = False
         return
     _python_unraisablehook(unraisable)
+
+
+def _deliver_again(signum: int) -> None:
+    """Signal the main thread until its handler has raised the stop where it can be raised (outside the hook)."""
+    import _thread
+
+    while _since is None:
+        time.sleep(0.001)
+        if _since is None:
+            _thread.interrupt_main(signum)
+        time.sleep(0.01)
 
 
 @contextlib.contextmanager
