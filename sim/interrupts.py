@@ -134,10 +134,8 @@ def _deliver_again(signum: int) -> None:
     """Signal the main thread until its handler has raised the stop where it can be raised (outside the hook)."""
     import _thread
 
-    while _since is None:
-        time.sleep(0.001)
-        if _since is None:
-            _thread.interrupt_main(signum)
+    while _since is None:  # while the hook still runs, the handler ignores it: try again
+        _thread.interrupt_main(signum)
         time.sleep(0.01)
 
 
