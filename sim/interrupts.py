@@ -9,9 +9,8 @@ raise ``Stopped``, a ``KeyboardInterrupt``, so that everything that handles Ctrl
 the exit status says which signal it was (``exit_status``: 130, 143, 129).
 
 The workers leave it to the parent: a worker that raised ``KeyboardInterrupt`` would print its own
-traceback and break the pool. The fork server is started with SIGINT and SIGHUP ignored (see
-``sim.experiment.executors.start_fork_server``), which every process it forks inherits from its first
-instruction, and pool workers start with ``start_worker`` as their initializer. The parent stops its
+traceback and break the pool. The fork server ignores SIGINT and SIGHUP from its start (see
+``sim.experiment.fork_server``), which every process it forks inherits from its first instruction, and pool workers start with ``start_worker`` as their initializer. The parent stops its
 pool with ``stop_workers`` (so that an interrupted run ends at once rather than after the
 replications in progress), and a pool worker whose parent is gone for any reason (even ``kill -9``)
 ends at once (``exit_with_parent``): no process of a run outlives it, and none keeps its output
@@ -180,7 +179,7 @@ def start_worker() -> None:
     for signum in WORKER_IGNORED:
         signal.signal(signum, signal.SIG_IGN)
     if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, WORKER_IGNORED)  # held back while the fork server started
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, WORKER_IGNORED)  # in case the process that forked it held them back
     exit_with_parent()
 
 

@@ -125,22 +125,20 @@ def test_interrupted_calibration_resumes_to_the_same_posterior(tmp_path, monkeyp
     options = ["--particles", "8", "--generations", "2", "-n", "2", "--workers", "1", "--seed", "3"]
     whole = tmp_path / "whole"
     assert calibrate(targets, whole, *options).exit_code == 0
-    real, calls = ab.Evaluator.__call__, []
+    real = ab.Evaluator.save
 
-    def cut(self, t, first, proposals):
-        results = real(self, t, first, proposals)
-        calls.append(t)
-        if t == 1:  # in the second generation, once its first batch is saved
+    def cut(self, key, want, record):
+        real(self, key, want, record)
+        if key.startswith(ab.part_key(1, 0)[:4]):  # in the second generation, once its first proposal is saved
             raise KeyboardInterrupt
-        return results
 
-    monkeypatch.setattr(ab.Evaluator, "__call__", cut)
+    monkeypatch.setattr(ab.Evaluator, "save", cut)
     cut_short = tmp_path / "cut"
     result = calibrate(targets, cut_short, *options)
     assert result.exit_code == 130, result.output
     work = tmp_path / ".cut.partial"
     assert (work / "abc.db").exists() and list((work / "parts").glob("g002-*.json"))
-    monkeypatch.setattr(ab.Evaluator, "__call__", real)
+    monkeypatch.setattr(ab.Evaluator, "save", real)
     result = invoke("calibrate", MMC, "--targets", targets, *PARAMS, *SHORT, *options, "--resume", work)
     assert result.exit_code == 0, result.output
     pd.testing.assert_frame_equal(pd.read_parquet(whole / "posterior.parquet"),
@@ -158,16 +156,16 @@ def test_a_calibration_resumed_with_fewer_generations_stops_there(tmp_path, monk
     options = ["--particles", "8", "-n", "2", "--workers", "1", "--seed", "3"]
     one = tmp_path / "one"
     assert calibrate(targets, one, *options, "--generations", "1").exit_code == 0
-    real = ab.Evaluator.__call__
+    real = ab.Evaluator.save
 
-    def cut(self, t, first, proposals):
-        if t == 1:
+    def cut(self, key, want, record):
+        if key.startswith(ab.part_key(1, 0)[:4]):  # the second generation's first result, before it is saved
             raise KeyboardInterrupt
-        return real(self, t, first, proposals)
+        real(self, key, want, record)
 
-    monkeypatch.setattr(ab.Evaluator, "__call__", cut)
+    monkeypatch.setattr(ab.Evaluator, "save", cut)
     assert calibrate(targets, tmp_path / "cut", *options, "--generations", "3").exit_code == 130
-    monkeypatch.setattr(ab.Evaluator, "__call__", real)
+    monkeypatch.setattr(ab.Evaluator, "save", real)
     result = invoke("calibrate", MMC, "--targets", targets, *PARAMS, *SHORT, *options, "--generations", "1",
                     "--resume", tmp_path / ".cut.partial")
     assert result.exit_code == 0, result.output

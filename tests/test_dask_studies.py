@@ -25,7 +25,7 @@ from tests.test_fault_campaign import (  # noqa: F401 - inputs is a fixture
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not (BIN / "dask").exists(), reason="needs Dask distributed's `dask` command")]
 
-STUDIES = ("run", "compare", "sweep", "tune", "sensitivity")
+STUDIES = ("run", "compare", "sweep", "tune", "sensitivity", "calibrate")
 
 
 @contextlib.contextmanager

@@ -153,19 +153,29 @@ def test_ctrl_c_under_a_dask_local_cluster_prints_no_worker_traceback(tmp_path):
 
 
 def test_fork_server_and_its_workers_ignore_the_terminal_signals():
-    # The fork server is started with SIGINT and SIGHUP ignored, and every process it forks (Dask's
-    # workers too, which run no initializer of modsim's) inherits that from its first instruction,
-    # while the process that started it handles them as before. In a fresh process (a fork server
-    # already running would be kept as it is); nothing preloaded, to be quick.
+    # The fork server ignores SIGINT and SIGHUP from its first preloaded module on, and every process it
+    # forks (Dask's workers too, which run no initializer of modsim's) inherits that from its first
+    # instruction, while the process that started it handles them as before, all along: a signal it
+    # ignored for a moment would be lost when one of its other threads (numpy's) took it. In a fresh
+    # process (a fork server already running would be kept as it is); only that module preloaded.
     code = (
         "import multiprocessing, signal\n"
+        "from multiprocessing import forkserver\n"
         "from concurrent.futures import ProcessPoolExecutor\n"
         "from sim.experiment.executors import start_fork_server\n"
         "terminal = (signal.SIGINT, signal.SIGHUP)\n"
         "before = [signal.getsignal(s) for s in terminal]\n"
+        "during = []\n"
+        "real = forkserver.ensure_running\n"
+        "def watched():\n"
+        "    during.append([signal.getsignal(s) for s in terminal])\n"
+        "    real()\n"
+        "    during.append([signal.getsignal(s) for s in terminal])\n"
+        "forkserver.ensure_running = watched\n"
         "context = multiprocessing.get_context('forkserver')\n"
-        "context.set_forkserver_preload([])\n"
+        "context.set_forkserver_preload(['sim.experiment.fork_server'])\n"
         "start_fork_server()\n"
+        "assert during == [before, before], during\n"
         "assert [signal.getsignal(s) for s in terminal] == before\n"
         "assert not signal.pthread_sigmask(signal.SIG_BLOCK, [])\n"
         "with ProcessPoolExecutor(1, mp_context=context) as pool:  # no initializer\n"

@@ -3,9 +3,10 @@
 Each generation starts from the database (``abc.db``, pyabc's History in SQLite in the results
 folder): a fresh ``pyabc.ABCSMC`` loads it (the first one creates it), fits its perturbation kernels
 to the last population stored, sets its threshold (the median distance of that population) and runs
-one generation, which pyabc stores. numpy's global random state, which pyabc draws from, is seeded
-by (seed, generation) before each, so a calibration interrupted and resumed follows exactly the path
-of one that never stopped. Inside a generation every evaluated proposal is saved at once in the
+one generation, which pyabc stores. numpy's global random state, which pyabc's perturbations draw
+from, is seeded by (seed, generation) before each, and draws from the prior depend on (seed,
+generation, proposal) alone (``IndexedPrior``), so a calibration interrupted and resumed follows
+exactly the path of one that never stopped. Inside a generation every evaluated proposal is saved at once in the
 results folder's ``parts/`` (with its replication number, seed, ``--set`` expressions, a hash of its
 parameters and a checksum, as ``modsim run`` saves replications), so a resumed generation proposes
 the same parameters again and reuses their results instead of simulating them again.
@@ -22,14 +23,15 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass, field
+from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 
-from sim.calibration.priors import Prior, set_expressions
+from sim.calibration.priors import Prior, prior_draw, set_expressions
 from sim.calibration.targets import Target
 from sim.errors import ModsimError
 
@@ -98,10 +100,10 @@ class Evaluator:
     failures: int = 0
     invalid: int = 0
     first_error: str | None = None
-    _hashes: dict = field(default_factory=dict)
 
-    def scenario_data(self, values: dict) -> dict | None:
-        """The plain data of the scenario at one proposal, or None when those values make it invalid."""
+    def scenario_data(self, values: dict, counted: bool = True) -> dict | None:
+        """The plain data of the scenario at one proposal, or None when those values make it invalid (``counted``:
+        counted as an invalid proposal)."""
         from sim.errors import ScenarioError
         from sim.scenario import load_scenario
 
@@ -109,8 +111,9 @@ class Evaluator:
             return load_scenario(self.setup.scenario_path,
                                  [*self.setup.sets, *set_expressions(self.setup.priors, values)]).model_dump(mode="json")
         except ScenarioError as exc:
-            self.invalid += 1
-            self.first_error = self.first_error or str(exc)
+            if counted:
+                self.invalid += 1
+                self.first_error = self.first_error or str(exc)
             return None
 
     def want(self, key: str, index: int, values: dict) -> dict:
@@ -135,57 +138,105 @@ class Evaluator:
         self.folder.save_part(key, record, index=want["replication"], seed=want["seed"],
                               scenario_hash=want["scenario_hash"], sets=want["sets"])
 
-    def evaluate(self, items: list[tuple[str, int, dict]], executor, on_result: Callable[[], None] = lambda: None,
-                 counted: bool = True) -> dict[str, dict | None]:
-        """Simulate each (key, replication index, parameter values), reusing a result saved under its key and saving
-        each new one: the target values by key, None where the scenario is invalid or the replication failed;
-        ``on_result()`` after each (saved ones included). ``counted`` results add to the evaluations and failures this calibration reports."""
+    def stream(self, propose: Callable[[], list[tuple[str, int, dict]]], on_value: Callable[[str, dict | None], None],
+               executor, counted: bool = True, enough: Callable[[], bool] | None = None) -> None:
+        """Simulate each (key, replication index, parameter values) that ``propose()`` returns, asking it again after
+        each result, until it returns nothing and nothing runs, or ``enough()`` is true (what still runs then is left
+        to end unheeded); ``on_value(key, target values)`` as each result comes (None where the scenario is invalid or
+        the replication failed). A result saved under its key before an
+        interruption is handed on without simulating it again; each new one is saved. ``counted`` results add to the evaluations and failures this calibration reports."""
         from sim.calibration.simulate import simulate_targets
         from sim.experiment.replicate import Failure, Task, run_tasks
 
-        results: dict[str, dict | None] = {}
-        tasks, wants = [], {}
-        for key, index, values in items:
-            wants[key] = self.want(key, index, values)
-            saved = self.saved(key, wants[key])
-            if saved is not None:
-                results[key] = saved
-                on_result()
-                continue
-            data = self.scenario_data(values)
-            if data is None:
-                results[key] = None
-                on_result()
-                continue
-            tasks.append(Task(key, self.setup.payload(data), self.setup.seed, index))
+        wants: dict[str, dict] = {}
+        ready: deque = deque()
+
+        def tasks_for(items) -> list:
+            tasks = []
+            for key, index, values in items:
+                want = wants[key] = self.want(key, index, values)
+                saved = self.saved(key, want)
+                if saved is not None:
+                    ready.append((key, saved))
+                    continue
+                data = self.scenario_data(values)
+                if data is None:
+                    ready.append((key, None))
+                    continue
+                tasks.append(Task(key, self.setup.payload(data), self.setup.seed, index))
+            return tasks
+
+        def more() -> list:
+            tasks = tasks_for(propose())
+            while ready:  # results at hand may let the caller propose more
+                while ready:
+                    on_value(*ready.popleft())
+                    if enough is not None and enough():
+                        ready.clear()
+                        return []
+                tasks += tasks_for(propose())
+            return tasks
 
         def done(key, record) -> None:
             self.save(key, wants[key], record)
             failed = isinstance(record, Failure)
-            results[key] = None if failed else dict(record.outcomes)
             if counted:
                 if failed:
                     self.failures += 1
                     self.first_error = self.first_error or record.error
                 self.evaluations += 1
+            on_value(key, None if failed else dict(record.outcomes))
+
+        run_tasks(more(), executor, done, function=simulate_targets, more=more, enough=enough)
+
+    def evaluate(self, items: list[tuple[str, int, dict]], executor, on_result: Callable[[], None] = lambda: None,
+                 counted: bool = True) -> dict[str, dict | None]:
+        """Simulate the given (key, replication index, parameter values) as ``stream`` does: the target values by key
+        (None where none could be had); ``on_result()`` after each."""
+        results: dict[str, dict | None] = {}
+        batches = [list(items)]
+
+        def on_value(key: str, values: dict | None) -> None:
+            results[key] = values
             on_result()
 
-        run_tasks(tasks, executor, done, function=simulate_targets)
+        self.stream(lambda: batches.pop() if batches else [], on_value, executor, counted)
         return results
 
-    def __call__(self, t: int, first: int, proposals: list[dict]) -> list[dict]:
-        """Generation t's proposals first.. evaluated: each one's target values (NaN where it could not run)."""
+    def prefetch(self, items: list[tuple[str, int, dict]]) -> None:
+        """Start simulating these (key, replication index, parameter values) before they are asked for, on an executor
+        that can (``sim.experiment.executors.Prefetching``): ``stream`` takes each one's result when it asks for it."""
+        from sim.calibration.simulate import simulate_targets
+
+        for key, index, values in items:
+            if (self.folder.parts / f"{key}.json").exists():
+                continue
+            data = self.scenario_data(values, counted=False)
+            if data is not None:
+                self.executor.prefetch(simulate_targets, self.setup.payload(data), self.setup.seed, index)
+
+    def generation(self, t: int, propose: Callable[[], list[tuple[int, dict]]],
+                   arrived: Callable[[int, dict], None], enough: Callable[[], bool]) -> None:
+        """The sampler's stream: generation t's proposals (index, values) simulated as replications
+        ``(t + 1) * STRIDE + index``, ``arrived(index, target values)`` as each ends (NaN where it could not run),
+        until ``enough()``."""
         nan = {target.name: math.nan for target in self.setup.targets}
-        keys = [part_key(t, first + k) for k in range(len(proposals))]
-        items = [(key, (t + 1) * STRIDE + first + k, values) for k, (key, values) in enumerate(zip(keys, proposals))]
-        results = self.evaluate(items, self.executor, self.on_done)
-        return [dict(nan) if results[key] is None else results[key] for key in keys]
+
+        def items() -> list[tuple[str, int, dict]]:
+            return [(part_key(t, k), (t + 1) * STRIDE + k, values) for k, values in propose()]
+
+        def on_value(key: str, values: dict | None) -> None:
+            self.on_done()
+            arrived(int(key.rsplit("-", 1)[1]), dict(nan) if values is None else values)
+
+        self.stream(items, on_value, self.executor, enough=enough)
 
     def forget(self, t: int) -> None:
         """Remove the saved proposals of generation ``t`` (and of the calibration sample): now in the database."""
         for prefix in {part_key(t, 0)[:4], part_key(-1, 0)[:4]}:
             for path in self.folder.parts.glob(f"{prefix}-*.json"):
                 path.unlink(missing_ok=True)
+
 
 
 def _quiet_pyabc() -> None:
@@ -222,30 +273,53 @@ class Generation:
     seconds: float
 
 
-def run_abc(setup: Setup, folder, executor, on_generation: Callable[[Generation], None],
-            on_batch: Callable[[int, int, int], None] = lambda t, a, n: None,
-            on_done: Callable[[], None] = lambda: None) -> Evaluator:
-    """Run the generations still missing from the folder's database; return the evaluator (its counts)."""
+def prior_proposals(setup: Setup, t: int, count: int) -> list[tuple[str, int, dict]]:
+    """The first ``count`` proposals of generation ``t`` drawn from the prior (-1, pyabc's calibration sample, and
+    0), as (key, replication index, values): as ``IndexedPrior`` makes pyabc propose them."""
+    return [(part_key(t, k), (t + 1) * STRIDE + k, prior_draw(setup.priors, setup.seed, t, k)) for k in range(count)]
+
+
+def start_early(evaluator: Evaluator) -> None:
+    """Start simulating, on a local pool or a Dask cluster, the proposals a new calibration is sure to need before
+    pyabc can ask for them: its calibration sample (``particles`` draws from the prior, which set the first
+    threshold) and the first ``particles`` proposals of generation 0 (also drawn from the prior; it needs that
+    many at least). Meanwhile this process imports pyabc (1.5-3 s, more from a cold disk), creates its database
+    and replays the calibration sample, work the workers would otherwise wait for. Nothing is started serially,
+    or for a calibration resumed with a database (it reuses its saved parts)."""
+    from sim.experiment.executors import Prefetching
+
+    if evaluator.executor is None or (Path(evaluator.folder.work) / DB).exists():
+        return
+    evaluator.executor = Prefetching(evaluator.executor)
+    n = evaluator.setup.particles
+    evaluator.prefetch(prior_proposals(evaluator.setup, -1, n) + prior_proposals(evaluator.setup, 0, n))
+
+
+def run_abc(evaluator: Evaluator, on_generation: Callable[[Generation], None],
+            on_progress: Callable[[int, int, int], None] = lambda t, a, n: None) -> Evaluator:
+    """Run the generations still missing from the database in the evaluator's folder; return the evaluator (its
+    counts)."""
     import pyabc
 
-    from sim.calibration.sampler import BatchSampler, ProposalModel
+    from sim.calibration.sampler import IndexedPrior, ProposalModel, StreamingSampler
 
     _quiet_pyabc()
-    db = Path(folder.work) / DB
+    setup = evaluator.setup
+    db = Path(evaluator.folder.work) / DB
     done = stored_generations(db)
     if done == 0:
         db.unlink(missing_ok=True)
-    evaluator = Evaluator(setup, folder, executor, on_done)
     rate = [1.0]
 
-    def batch(n: int, accepted: int, tried: int) -> int:
+    def window(n: int, accepted: int, tried: int) -> int:
+        """Proposals to keep in flight: those still needed at the acceptance rate so far, between one and two per
+        worker (one keeps every worker busy; the second, when more are needed, keeps them busy while a result
+        that came early waits for an earlier one)."""
         here = accepted / tried if tried else rate[0]
-        need = (n - accepted) / max(here, 0.02)
-        return int(min(max(math.ceil(need * 1.1), 2 * setup.workers), 4 * n))
+        need = math.ceil((n - accepted) / max(here, 0.02))
+        return min(max(need, setup.workers), 2 * setup.workers)
 
     names = [p.name for p in setup.priors]
-    prior = pyabc.Distribution(**{p.name: pyabc.RV("uniform", p.bounds()[0], p.bounds()[1] - p.bounds()[0])
-                                  for p in setup.priors})
     total = _total_evaluations(db) if done else 0
     if done and _last_epsilon(db) <= setup.min_epsilon:
         return evaluator  # it had stopped at its threshold before the interruption
@@ -255,7 +329,8 @@ def run_abc(setup: Setup, folder, executor, on_generation: Callable[[Generation]
         started = time.monotonic()
         np.random.seed(generation_seed(setup.seed, t))
         model = ProposalModel(names, setup.observed)
-        sampler = BatchSampler(model, evaluator, batch, on_batch)
+        prior = IndexedPrior(setup.priors, setup.seed)
+        sampler = StreamingSampler(model, prior, evaluator.generation, window, on_progress)
         sampler.show_progress = False
         abc = pyabc.ABCSMC(model, prior, distance(setup.targets), population_size=setup.particles, sampler=sampler)
         if t == 0:

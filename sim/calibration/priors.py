@@ -105,3 +105,16 @@ def set_expressions(priors: list[Prior], values: dict[str, float]) -> list[str]:
     from sim.experiment.sweep import set_expressions as expressions
 
     return expressions([p.path for p in priors], tuple(p.setting(p.natural(values[p.name])) for p in priors))
+
+
+def prior_draw(priors: list[Prior], seed: int, t: int, k: int) -> dict[str, float]:
+    """Proposal ``k`` of generation ``t`` drawn from the priors (on ABC's scale, by parameter name).
+
+    Each draw has its own random stream, from (seed, generation, proposal) alone, so the proposals drawn from
+    the prior are known without pyabc: ``modsim calibrate`` starts simulating them while pyabc is still being
+    imported (``sim.calibration.abc.start_early``), and pyabc proposes the same values.
+    """
+    import numpy as np
+
+    u = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, t + 2, k]))).random(len(priors))
+    return {p.name: p.bounds()[0] + float(x) * (p.bounds()[1] - p.bounds()[0]) for p, x in zip(priors, u)}

@@ -1,32 +1,37 @@
-"""A pyabc sampler that evaluates each generation's proposals in batches on modsim's executors.
+"""A pyabc sampler that streams each generation's proposals to modsim's executors.
 
 pyabc hands a sampler ``simulate_one``, which draws a proposal (from the prior, or by perturbing a
 particle of the last generation), simulates it and accepts or rejects it, all in one call. The draws
-use numpy's global random state and no simulation result, so a batch is made in two passes:
+never depend on a simulation's result, so each proposal is met twice, in two passes over the same
+random draws:
 
-1. with the random state saved, ``simulate_one`` is called ``batch`` times while the model only
-   records the proposals (``ProposalModel`` in ``record`` mode);
-2. the recorded proposals are simulated together, on the local pool, a Dask cluster or serially
-   (``evaluate``: each with its own replication seed, so the results do not depend on where they ran);
-3. the random state is restored and ``simulate_one`` called again for the same proposals, the model
-   now returning their results in order (``replay`` mode), so pyabc computes their distances, acceptance
-   and weights itself.
+1. **recording**: ``simulate_one`` is called while the model only records the proposal
+   (``ProposalModel`` in ``record`` mode), and the proposal is handed to the executor at once;
+2. **replay**: once its result and those of every earlier proposal have arrived, ``simulate_one`` is
+   called again for it, the model now returning its result (``replay`` mode), so pyabc computes its
+   distance, acceptance and weight itself.
 
-The generation takes its proposals in order until ``n`` are accepted; what a last batch evaluated
-beyond that is not counted. Its population is therefore the same whatever the batch size, the number
-of workers or the executor: same seed, same posterior.
+Each pass keeps its own place in numpy's global random state (pyabc draws from it), and draws from
+the prior come from ``IndexedPrior``, whose draw ``k`` depends only on (seed, generation, k). Recording
+runs ahead of replay by at most ``window`` proposals: as a worker finishes one, the next is recorded
+and submitted, so no worker waits for a batch to end. The generation takes its proposals in order
+until ``n`` are accepted; what was still running then is not counted. Its population is therefore the
+same whatever the window, the number of workers, the executor or the order in which results arrive:
+same seed, same posterior.
 """
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from typing import Callable
 
 import numpy as np
 import pyabc
 
-Evaluate = Callable[[int, int, list[dict]], list[dict]]
+from sim.calibration.priors import Prior, prior_draw
+
+Proposals = Callable[[], list[tuple[int, dict]]]
+Stream = Callable[[int, Proposals, Callable[[int, dict], None], Callable[[], bool]], None]
 
 
 class ProposalModel(pyabc.Model):
@@ -52,47 +57,88 @@ class ProposalModel(pyabc.Model):
         return dict(stats)
 
 
-class BatchSampler(pyabc.sampler.Sampler):
-    """Sample until ``n`` proposals are accepted, evaluating them in batches with ``evaluate``.
+class IndexedPrior(pyabc.Distribution):
+    """The priors as pyabc sees them: their densities, and draw ``k`` of generation ``t`` from ``prior_draw``
+    (the sampler says which draw comes next with ``at``)."""
 
-    ``evaluate(t, first, proposals)`` returns the summary statistics of proposals ``first``,
-    ``first + 1``... of generation ``t``. ``batch(n, accepted, tried)`` says how many to evaluate next.
-    ``on_batch(t, accepted, n)`` is told the progress after each batch.
+    def __init__(self, priors: list[Prior], seed: int) -> None:
+        super().__init__(**{p.name: pyabc.RV("uniform", p.bounds()[0], p.bounds()[1] - p.bounds()[0])
+                            for p in priors})
+        self.priors, self.seed = priors, seed
+        self.next: tuple[int, int] = (0, 0)
+
+    def at(self, t: int, k: int) -> None:
+        """The next draw is proposal ``k`` of generation ``t``."""
+        self.next = (t, k)
+
+    def rvs(self, *args, **kwargs) -> pyabc.Parameter:  # noqa: ARG002 - pyabc's signature
+        return pyabc.Parameter(prior_draw(self.priors, self.seed, *self.next))
+
+    def copy(self) -> "IndexedPrior":
+        return IndexedPrior(self.priors, self.seed)
+
+
+class StreamingSampler(pyabc.sampler.Sampler):
+    """Sample until ``n`` proposals are accepted, streaming them to ``stream``.
+
+    ``stream(t, propose, arrived, enough)`` simulates the proposals ``propose()`` returns (index, values),
+    calls ``arrived(index, stats)`` as each result comes, in any order, and asks ``propose()`` again after
+    each, until it returns nothing and nothing runs, or ``enough()`` (n accepted: what still runs is not
+    waited for). ``window(n, accepted, tried)`` says how many
+    proposals may be recorded beyond those replayed; ``on_progress(t, accepted, n)`` is told after each
+    result.
     """
 
-    def __init__(self, model: ProposalModel, evaluate: Evaluate, batch: Callable[[int, int, int], int],
-                 on_batch: Callable[[int, int, int], None] = lambda t, a, n: None) -> None:
+    def __init__(self, model: ProposalModel, prior: IndexedPrior, stream: Stream,
+                 window: Callable[[int, int, int], int],
+                 on_progress: Callable[[int, int, int], None] = lambda t, a, n: None) -> None:
         super().__init__()
-        self.model = model
-        self.evaluate = evaluate
-        self.batch = batch
-        self.on_batch = on_batch
+        self.model, self.prior = model, prior
+        self.stream, self.window, self.on_progress = stream, window, on_progress
 
     def sample_until_n_accepted(self, n, simulate_one, t, *, max_eval=np.inf, all_accepted=False, ana_vars=None):
         """pyabc's entry point: a Sample holding the proposals up to (and with) the n-th accepted one."""
         sample = self._create_empty_sample()
+        model = self.model
+        recording_state = replay_state = np.random.get_state()
+        proposals: list[dict] = []
+        arrived: dict[int, dict] = {}
         accepted = tried = 0
-        while accepted < n and tried < max_eval:
-            size = max(1, int(min(self.batch(n, accepted, tried), max_eval - tried if math.isfinite(max_eval)
-                                  else math.inf)))
-            state = np.random.get_state()
-            self.model.recording, self.model.recorded = True, []
-            for _ in range(size):
-                simulate_one()
-            proposals = self.model.recorded
-            self.model.recording = False
-            results = self.evaluate(t, tried, proposals)
+
+        def call(k: int, state, recording: bool):
             np.random.set_state(state)
-            self.model.results = deque(zip(proposals, results))
-            for _ in range(size):
-                particle = simulate_one()
+            self.prior.at(t, k)
+            model.recording = recording
+            particle = simulate_one()
+            return particle, np.random.get_state()
+
+        def propose() -> list[tuple[int, dict]]:
+            nonlocal recording_state
+            if accepted >= n:
+                return []
+            limit = min(tried + max(int(self.window(n, accepted, tried)), 1), max_eval)
+            first = len(proposals)
+            while len(proposals) < limit:
+                model.recorded = []
+                _, recording_state = call(len(proposals), recording_state, True)
+                proposals.extend(model.recorded)
+            return list(enumerate(proposals[first:], start=first))
+
+        def on_result(k: int, stats: dict) -> None:
+            nonlocal replay_state, tried, accepted
+            arrived[k] = stats
+            while tried in arrived and accepted < n:
+                model.results.append((proposals[tried], arrived.pop(tried)))
+                particle, replay_state = call(tried, replay_state, False)
                 sample.append(particle)
                 tried += 1
                 accepted += bool(particle.accepted)
-                if accepted >= n:
-                    break
-            self.model.results.clear()
-            self.on_batch(t, accepted, n)
+            self.on_progress(t, accepted, n)
+
+        self.stream(t, propose, on_result, lambda: accepted >= n)
+        model.recording = False
+        model.results.clear()
+        np.random.set_state(replay_state)  # where the n-th accepted proposal's draws ended, as in a serial run
         self.nr_evaluations_ = tried
         if sample.n_accepted < n:
             sample.ok = False

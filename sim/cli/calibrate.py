@@ -42,10 +42,11 @@ def calibrate(
     """
     from sim.calibration import targets as tg
     from sim.calibration.priors import parse_priors
+    from sim.experiment.executors import start_pool_early
     from sim.results import scenario_hash
     from sim.scenario import check_workload, load_scenario
 
-    importing = _import_pyabc_meanwhile()
+    start_pool_early(options.workers, options.scheduler)  # its imports run beside the checks below
     priors = parse_priors(param)
     loaded = tg.load_targets(targets)
     base = load_scenario(scenario_path, options.sets)
@@ -66,25 +67,8 @@ def calibrate(
         if study.folder.complete:
             study._finish_stranded()
         study.folder.start_experiment(record)
-    importing.join()
     _run(study, scenario_path, base, priors, loaded, seed, count, particles, generations, min_epsilon,
          max_evaluations, options)
-
-
-def _import_pyabc_meanwhile():
-    """Start importing pyabc in a thread while the inputs are checked and the first replication runs (its import,
-    visualization included, takes 1.5-3 s, and was measured at 18 s from a cold disk: the workers waited for it)."""
-    import threading
-
-    def load() -> None:
-        try:
-            import pyabc  # noqa: F401
-        except Exception:  # noqa: BLE001 - imported again where it is used, which reports the error
-            pass
-
-    thread = threading.Thread(target=load, name="modsim-import-pyabc", daemon=True)
-    thread.start()
-    return thread
 
 
 def _check_outcomes(loaded, base, seed: int) -> None:
@@ -126,7 +110,10 @@ def _run(study, scenario_path, base, priors, loaded, seed, count, particles, gen
                           highlight=False, soft_wrap=True)
     with study.stopped_cleanly("the calibration is"):
         with executor_for(options.workers, options.scheduler, max(particles, 2)) as executor:
-            evaluator = ab.run_abc(setup, study.folder, executor, said)
+            evaluator = ab.Evaluator(setup, study.folder, executor)
+            ab.start_early(evaluator)
+            import pyabc  # noqa: F401 - 1.5-3 s (18 s from a cold disk), while the workers simulate what start_early gave them
+            ab.run_abc(evaluator, said)
             db = study.work / ab.DB
             post = ab.posterior(db, priors)
             summary = out.posterior_summary(post, priors)

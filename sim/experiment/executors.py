@@ -18,8 +18,8 @@ restarted after a worker died, the next run of a script, the next trial of a stu
 milliseconds. Workers are never forked from this process itself, which may be running threads
 (progress bars, Dask's event loop); the fork server runs no Python thread.
 
-Signals. The fork server is started with SIGINT and SIGHUP ignored (``start_fork_server``), and every
-process it forks (pool workers, a LocalCluster's Dask workers) starts with them ignored too: a
+Signals. The fork server ignores SIGINT and SIGHUP from its start (``sim.experiment.fork_server``), and
+every process it forks (pool workers, a LocalCluster's Dask workers) starts with them ignored too: a
 terminal's Ctrl-C or hang-up reaches the whole job, but only this process handles it, and stops its
 workers (``sim.interrupts``). Pool workers also end at once when this process has ended, however it
 ended; Dask's workers do so by themselves. The fork server and the resource tracker then end too.
@@ -44,7 +44,7 @@ from typing import Callable, Iterator
 
 from sim.errors import ModsimError
 from sim.experiment.stand_in_main import describe_main
-from sim.interrupts import WORKER_IGNORED, held_back, start_worker, stop_workers
+from sim.interrupts import held_back, start_worker, stop_workers
 
 
 class ExecutorError(ModsimError):
@@ -80,41 +80,34 @@ def pool_context(*also: str) -> multiprocessing.context.BaseContext:
     The preload list only takes effect if the fork server is not running yet; it is started now
     (``start_fork_server``). Instead of the main script (multiprocessing's default) it preloads a
     stand-in for it, so that workers never run the user's script again
-    (``sim.experiment.stand_in_main``: a script without a ``__main__`` guard works).
+    (``sim.experiment.stand_in_main``: a script without a ``__main__`` guard works); first of all, the
+    module that makes it ignore the terminal's signals (``sim.experiment.fork_server``).
     """
     if os.name != "posix":  # pragma: no cover - no fork server on Windows
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     describe_main()
-    context.set_forkserver_preload(["sim.experiment.stand_in_main", *WORKER_MODULES, *also])
+    context.set_forkserver_preload(["sim.experiment.fork_server", "sim.experiment.stand_in_main", *WORKER_MODULES,
+                                    *also])
     start_fork_server()
     return context
 
 
-def start_fork_server() -> None:
-    """Start multiprocessing's fork server (and resource tracker) now, unless running, with SIGINT and
-    SIGHUP ignored, so that every worker it forks ignores them from its very start.
+def start_pool_early(workers: int | None, scheduler: str | None = None) -> None:
+    """Start the fork server of a local pool now, when the work will run on one (more than one worker, no Dask),
+    so that its preloading (the model's imports, about 0.5 s) runs beside this process's own checks instead of
+    after them."""
+    if not scheduler_address(scheduler) and (default_workers() if workers is None else workers) > 1:
+        pool_context()
 
-    A signal's "ignored" disposition is inherited across fork and exec (Python then installs no
-    Ctrl-C handler of its own, nor does asyncio in a Dask worker), where a handler is not. This
-    process ignores them only while it starts the server, and holds them back meanwhile (they arrive
-    once it is done: none is lost). From a thread other than the main one, the server is started as is.
-    """
-    import signal
-    import threading
+
+def start_fork_server() -> None:
+    """Start multiprocessing's fork server (and resource tracker) now, unless running. The server ignores
+    SIGINT and SIGHUP from its first preloaded module on (``sim.experiment.fork_server``, which says why the
+    parent does not do it for the server), and so does every worker it forks from its very start."""
     from multiprocessing import forkserver
 
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
-        forkserver.ensure_running()
-        return
-    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, WORKER_IGNORED)
-    handlers = {signum: signal.signal(signum, signal.SIG_IGN) for signum in WORKER_IGNORED}
-    try:
-        forkserver.ensure_running()
-    finally:
-        for signum, handler in handlers.items():
-            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
-        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+    forkserver.ensure_running()
 
 
 class RestartablePool(Executor):
@@ -145,6 +138,42 @@ class RestartablePool(Executor):
     def manager_thread(self):
         """The thread of the current pool that feeds its workers and collects their results (or None)."""
         return getattr(self._pool, "_executor_manager_thread", None)
+
+
+class Prefetching(Executor):
+    """An executor that starts some work before it is asked for: ``prefetch(fn, data, seed, index)`` submits it
+    now, and the first ``submit`` of the same call (the same function, equal data, seed and number) returns that
+    future instead of running it again. Everything else is the wrapped executor's (a local pool or Dask)."""
+
+    def __init__(self, executor: Executor) -> None:
+        self.executor = executor
+        self._ahead: dict[tuple[int, int], tuple[Callable, dict, Future]] = {}
+
+    def prefetch(self, fn: Callable, data: dict, seed: int, index: int) -> None:
+        """Start ``fn(data, seed, index)`` now."""
+        self._ahead[(seed, index)] = (fn, data, self.executor.submit(fn, data, seed, index))
+
+    def submit(self, fn: Callable, /, *args, **kwargs) -> Future:
+        if len(args) == 3 and not kwargs:
+            ahead = self._ahead.pop((args[1], args[2]), None)
+            if ahead is not None and ahead[0] is fn and ahead[1] == args[0]:
+                return ahead[2]
+        return self.executor.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._ahead.clear()
+        self.executor.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+    def __getattr__(self, name: str):
+        attribute = getattr(self.executor, name)  # e.g. a pool's restart, a Dask executor's client
+        if name != "restart":
+            return attribute
+
+        def restart() -> None:
+            self._ahead.clear()  # what was prefetched died with the old pool
+            attribute()
+
+        return restart
 
 
 @contextlib.contextmanager

@@ -137,11 +137,15 @@ def submission_order(tasks: Sequence[Task]) -> list[Task]:
 def run_tasks(tasks: Sequence[Task], executor: Executor | None,
               on_done: Callable[[Hashable, Replication | Failure], None],
               function: Callable[[dict, int, int], Replication | Failure] = simulate_data,
-              more: Callable[[], Sequence[Task]] | None = None) -> TaskReport:
+              more: Callable[[], Sequence[Task]] | None = None,
+              enough: Callable[[], bool] | None = None) -> TaskReport:
     """Run the tasks, serially when executor is None, calling ``on_done(key, record)`` as each finishes.
 
     ``more()``, when given, is called after each ``on_done``: the tasks it returns are run too, submitted at
     once (a study that decides its next work from the results so far, such as tune, keeps every worker busy).
+    ``enough()``, when given, is asked after each ``on_done``: once it is true, the tasks not yet started are
+    cancelled and this returns at once, without waiting for those still running (their results are not wanted:
+    a calibration's generation that has its particles lets its next one start while they end).
 
     When a worker process dies (``BrokenProcessPool``) the pool is restarted (if it can be) and the
     unfinished tasks are submitted once more; tasks lost a second time are recorded as failures.
@@ -156,6 +160,8 @@ def run_tasks(tasks: Sequence[Task], executor: Executor | None,
         while queue:
             task = queue.popleft()
             on_done(task.key, _call(function, task))
+            if enough is not None and enough():
+                return report
             if more is not None:
                 queue.extend(more())
         return report
@@ -197,6 +203,10 @@ def run_tasks(tasks: Sequence[Task], executor: Executor | None,
                     result = Failure(error=f"{WORKER_DIED}: {type(exc).__name__}: {exc}", detail="")
                 handed.add(future)
                 on_done(task.key, result)
+                if enough is not None and enough():
+                    for unwanted in waiting:
+                        unwanted.cancel()
+                    return report
                 if more is not None:
                     waiting.update(submit(more()))
         broken.sort(key=lambda t: order[t.key])
