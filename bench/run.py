@@ -591,6 +591,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--studies", action="store_true", help="whole studies instead: compare, tune, sweep, Morris, "
                         "calibrate; whole-process run; memory (bench/studies.py)")
     parser.add_argument("--workers", type=int, default=None, help="with --studies: local workers (default all cores)")
+    parser.add_argument("--only", nargs="+", default=None, metavar="STUDY", help="with --studies: only these studies "
+                        "(compare, tune, sweep, morris, calibrate; repeat a name to run it again), nothing else")
     parser.add_argument("--out", type=Path, default=None, help="JSON file to write (default bench/out/bench-<UTC>.json)")
     args = parser.parse_args(argv)
     if args.compare:
@@ -615,7 +617,7 @@ def _studies(args, started: dt.datetime) -> int:
     """``--studies``: run bench/studies.py, print its table, save its JSON."""
     from bench.studies import render_studies, run_studies
 
-    results = run_studies(args.quick, args.workers, log=lambda s: print(s, file=sys.stderr, flush=True))
+    results = run_studies(args.quick, args.workers, log=lambda s: print(s, file=sys.stderr, flush=True), only=args.only)
     results["meta"] = {"utc": started.isoformat(timespec="seconds"), "quick": args.quick, "commit": _commit(),
                        "python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count()}
     print(render_studies(results))

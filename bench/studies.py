@@ -120,6 +120,7 @@ def study_figures(wall_start: float, wall_end: float, tasks: list[tuple[float, f
 
 def measure_study(name: str, words: list[str], workers: int, folder: Path) -> dict:
     """Run one study as a new process and measure it (see the module's docstring)."""
+    folder.mkdir(parents=True, exist_ok=True)
     log = folder / f"{name}.tasks"
     line = [modsim(), *words, "--workers", str(workers), "--out", str(folder / name)]
     load = os.getloadavg()[0]
@@ -181,23 +182,32 @@ def memory(cfg: dict, log: Callable[[str], None]) -> dict:
     return result
 
 
-def run_studies(quick: bool, workers: int | None = None, log: Callable[[str], None] = print) -> dict:
-    """Every study, the whole-process comparison and the memory probes."""
+def run_studies(quick: bool, workers: int | None = None, log: Callable[[str], None] = print,
+                only: list[str] | None = None) -> dict:
+    """Every study, the whole-process comparison and the memory probes; with ``only``, those studies alone
+    (names of ``study_commands``, each as often as named), nothing else."""
     from sim.experiment.executors import default_workers
 
     cfg = QUICK if quick else FULL
     workers = workers or default_workers()
+    commands = study_commands(cfg)
+    unknown = sorted(set(only or ()) - set(commands))
+    if unknown:
+        raise SystemExit(f"--only: no study {', '.join(unknown)} (the studies: {', '.join(commands)})")
     results: dict[str, Any] = {"workers": workers, "studies": [], "notes": []}
     with tempfile.TemporaryDirectory(prefix="modsim-bench-") as tmp:
         folder = Path(tmp)
-        for name, words in study_commands(cfg).items():
+        for k, name in enumerate(only or commands):
+            words = commands[name]
             if words is None:
                 results["studies"].append({"name": name, "unavailable": True})
                 continue
             log(f"{name}: modsim {' '.join(Path(w).name if '/' in w else w for w in words)} ...")
-            results["studies"].append(measure_study(name, words, workers, folder))
-        results["whole_process"] = whole_process(cfg, folder, log)
-    results["memory"] = memory(cfg, log)
+            results["studies"].append(measure_study(name, words, workers, folder / str(k)))
+        if not only:
+            results["whole_process"] = whole_process(cfg, folder, log)
+    if not only:
+        results["memory"] = memory(cfg, log)
     results["loadavg_end"] = os.getloadavg()
     return results
 

@@ -83,6 +83,19 @@ def test_studies_table_has_every_study(monkeypatch):
     assert "calibrate" in text and "whole process" in text and "a worker's imports" in text
 
 
+def test_only_runs_the_named_studies_as_often_as_named(monkeypatch):
+    from bench import studies
+
+    tiny = dict(studies.QUICK, sweep=(1, ["horizon=2d"]))
+    monkeypatch.setitem(studies.__dict__, "QUICK", tiny)
+    results = studies.run_studies(quick=True, workers=2, log=lambda s: None, only=["sweep", "sweep"])
+    assert [s["name"] for s in results["studies"]] == ["sweep", "sweep"]
+    assert all(s["exit"] == 0 and s["replications"] == 4 for s in results["studies"])
+    assert "whole_process" not in results and "memory" not in results
+    with pytest.raises(SystemExit, match="no study swep"):
+        studies.run_studies(quick=True, workers=2, log=lambda s: None, only=["swep"])
+
+
 def test_study_figures_split_the_wall_time():
     from bench.studies import study_figures
 

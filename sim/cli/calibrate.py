@@ -42,11 +42,9 @@ def calibrate(
     """
     from sim.calibration import targets as tg
     from sim.calibration.priors import parse_priors
-    from sim.experiment.executors import start_pool_early
     from sim.results import scenario_hash
     from sim.scenario import check_workload, load_scenario
 
-    start_pool_early(options.workers, options.scheduler)  # its imports run beside the checks below
     priors = parse_priors(param)
     loaded = tg.load_targets(targets)
     base = load_scenario(scenario_path, options.sets)

@@ -89,6 +89,9 @@ def study_command(what: str) -> Callable:
         def command(**kwargs):
             asked = tuple(command_line(function.__name__, command.__signature__, kwargs))
             options = StudyOptions(**{name: kwargs.pop(name) for name in names}, asked=asked)
+            from sim.experiment.executors import start_pool_early
+
+            start_pool_early(options.workers, options.scheduler)  # its imports run beside the study's checks
             return function(**kwargs, options=options)
 
         hints = typing.get_type_hints(function)
