@@ -6,10 +6,10 @@ to the last population stored, sets its threshold (the median distance of that p
 one generation, which pyabc stores. numpy's global random state, which pyabc's perturbations draw
 from, is seeded by (seed, generation) before each, and draws from the prior depend on (seed,
 generation, proposal) alone (``IndexedPrior``), so a calibration interrupted and resumed follows
-exactly the path of one that never stopped. Inside a generation every evaluated proposal is saved at once in the
-results folder's ``parts/`` (with its replication number, seed, ``--set`` expressions, a hash of its
-parameters and a checksum, as ``modsim run`` saves replications), so a resumed generation proposes
-the same parameters again and reuses their results instead of simulating them again.
+exactly the path of one that never stopped. Inside a generation every evaluated proposal is saved at
+once in the results folder's ``parts/`` (with its replication number, seed, ``--set`` expressions, a
+hash of its parameters and a checksum, as ``modsim run`` saves replications), so a resumed generation
+proposes the same parameters again and reuses their results instead of simulating them again.
 
 Proposals are never simulated on common random numbers: proposal i of generation t runs replication
 ``(t + 1) * 10**7 + i`` of the seed. Sharing one noise draw among all particles would turn the posterior
@@ -143,8 +143,9 @@ class Evaluator:
         """Simulate each (key, replication index, parameter values) that ``propose()`` returns, asking it again after
         each result, until it returns nothing and nothing runs, or ``enough()`` is true (what still runs then is left
         to end unheeded); ``on_value(key, target values)`` as each result comes (None where the scenario is invalid or
-        the replication failed). A result saved under its key before an
-        interruption is handed on without simulating it again; each new one is saved. ``counted`` results add to the evaluations and failures this calibration reports."""
+        the replication failed). A result saved under its key before an interruption is handed on without simulating
+        it again; each new one is saved. ``counted`` results add to the evaluations and failures this calibration
+        reports."""
         from sim.calibration.simulate import simulate_targets
         from sim.experiment.replicate import Failure, Task, run_tasks
 
@@ -236,7 +237,6 @@ class Evaluator:
         for prefix in {part_key(t, 0)[:4], part_key(-1, 0)[:4]}:
             for path in self.folder.parts.glob(f"{prefix}-*.json"):
                 path.unlink(missing_ok=True)
-
 
 
 def _quiet_pyabc() -> None:

@@ -150,9 +150,10 @@ def run_tasks(tasks: Sequence[Task], executor: Executor | None,
     When a worker process dies (``BrokenProcessPool``) the pool is restarted (if it can be) and the
     unfinished tasks are submitted once more; tasks lost a second time are recorded as failures.
     When the executor itself gives up (a Dask client that lost its scheduler cancels every pending
-    future; modsim never cancels a submitted task itself), ``ExecutorLost`` is raised once every task
-    that had finished is handed to ``on_done``: the unfinished ones are not the replications' failures,
-    and recording them as such would end the run as complete, with failures nobody caused.
+    future; modsim cancels a task itself only once ``enough()``, and then waits for none), ``ExecutorLost``
+    is raised once every task that had finished is handed to ``on_done``: the unfinished ones are not the
+    replications' failures, and recording them as such would end the run as complete, with failures nobody
+    caused.
     """
     report = TaskReport()
     if executor is None:
