@@ -299,7 +299,8 @@ def test_ctrl_c_at_the_moments_random_ones_may_miss(tmp_path, inputs, reference,
     process = start([*words, "--out", "out"], tmp_path)
     try:
         if when == "pool":
-            wait_for(lambda: _fork_server_started(process), process, 60, "the fork server")
+            # A study starts its fork server as it starts (start_pool_early), its pool once its folder exists.
+            wait_for(lambda: _fork_server_started(process) and work.exists(), process, 60, "the fork server")
             time.sleep(0.1)  # the first worker is being started: its fork server loads the model first
         else:
             wait_for(lambda: _charts_being_drawn(process, work), process, 60, "the tables written")

@@ -44,7 +44,7 @@ from typing import Callable, Iterator
 
 from sim.errors import ModsimError
 from sim.experiment.stand_in_main import describe_main
-from sim.interrupts import held_back, start_worker, stop_workers
+from sim.interrupts import WORKER_IGNORED, held_back, start_worker, stop_workers
 
 
 class ExecutorError(ModsimError):
@@ -104,10 +104,27 @@ def start_pool_early(workers: int | None, scheduler: str | None = None) -> None:
 def start_fork_server() -> None:
     """Start multiprocessing's fork server (and resource tracker) now, unless running. The server ignores
     SIGINT and SIGHUP from its first preloaded module on (``sim.experiment.fork_server``, which says why the
-    parent does not do it for the server), and so does every worker it forks from its very start."""
-    from multiprocessing import forkserver
+    parent does not do it for the server), and so does every worker it forks from its very start.
 
-    forkserver.ensure_running()
+    Until then the server holds them back: it inherits the mask of the thread that starts it, which holds
+    them back meanwhile (only holds them: this process still handles them, a signal taken meanwhile by
+    another of its threads included), so a Ctrl-C in the server's first tenth of a second is not its own
+    "KeyboardInterrupt" traceback. The resource tracker is started first, on its own: starting it unblocks
+    SIGINT in the starting thread whatever its mask was (it ignores SIGINT itself).
+    """
+    import signal
+    import threading
+    from multiprocessing import forkserver, resource_tracker
+
+    resource_tracker.ensure_running()
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        forkserver.ensure_running()
+        return
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, WORKER_IGNORED)
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 class RestartablePool(Executor):

@@ -8,8 +8,7 @@ The parent used to ignore them itself while it started the server, holding them 
 main thread. But a signal sent to a process is taken by any of its threads that does not hold it back
 (numpy's OpenBLAS threads, started at import, are such threads), and a signal taken while ignored is
 lost: a Ctrl-C in those few milliseconds stopped nothing (2 of 80 stops aimed at that moment, with both
-cores busy). A signal that reaches the server in its first tenth of a second, before this module,
-stops it as it stops the parent.
+cores busy). The server starts with them held back instead (see ``start_fork_server``), until here.
 """
 
 from __future__ import annotations
@@ -28,4 +27,6 @@ def in_the_fork_server() -> bool:
 
 if in_the_fork_server():
     for _signum in WORKER_IGNORED:
-        signal.signal(_signum, signal.SIG_IGN)
+        signal.signal(_signum, signal.SIG_IGN)  # what came while held back is dropped: the parent had it too
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, WORKER_IGNORED)  # held back since its start (start_fork_server)
