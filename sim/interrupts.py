@@ -10,9 +10,10 @@ the exit status says which signal it was (``exit_status``: 130, 143, 129).
 
 The workers leave it to the parent: a worker that raised ``KeyboardInterrupt`` would print its own
 traceback and break the pool. The fork server ignores SIGINT and SIGHUP from its start (see
-``sim.experiment.fork_server``), which every process it forks inherits from its first instruction, and pool workers start with ``start_worker`` as their initializer. The parent stops its
-pool with ``stop_workers`` (so that an interrupted run ends at once rather than after the
-replications in progress), and a pool worker whose parent is gone for any reason (even ``kill -9``)
+``sim.experiment.fork_server``), which every process it forks inherits from its first instruction,
+and pool workers start with ``start_worker`` as their initializer. The parent stops its pool with
+``stop_workers`` (so that an interrupted run ends at once rather than after the replications in
+progress), and a pool worker whose parent is gone for any reason (even ``kill -9``)
 ends at once (``exit_with_parent``): no process of a run outlives it, and none keeps its output
 pipes open. The fork server and multiprocessing's resource tracker end when the last process
 using them has ended.

@@ -13,13 +13,11 @@ import random
 from concurrent.futures import Future
 
 import numpy as np
-import pytest
+import pyabc
 
-pyabc = pytest.importorskip("pyabc")
-
-from sim.calibration.priors import parse_priors, prior_draw  # noqa: E402
-from sim.calibration.sampler import IndexedPrior, ProposalModel, StreamingSampler  # noqa: E402
-from sim.experiment.executors import Prefetching  # noqa: E402
+from sim.calibration.priors import parse_priors, prior_draw
+from sim.calibration.sampler import IndexedPrior, ProposalModel, StreamingSampler
+from sim.experiment.executors import Prefetching
 
 PRIORS = parse_priors(["a.b=0..10", "c.d=log:1..100"])
 OBSERVED = {"y": 4.0, "z": 1.5}

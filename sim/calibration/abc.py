@@ -222,13 +222,16 @@ class Evaluator:
         ``(t + 1) * STRIDE + index``, ``arrived(index, target values)`` as each ends (NaN where it could not run),
         until ``enough()``."""
         nan = {target.name: math.nan for target in self.setup.targets}
+        index_of: dict[str, int] = {}
 
         def items() -> list[tuple[str, int, dict]]:
-            return [(part_key(t, k), (t + 1) * STRIDE + k, values) for k, values in propose()]
+            proposed = propose()
+            index_of.update((part_key(t, k), k) for k, _ in proposed)
+            return [(part_key(t, k), (t + 1) * STRIDE + k, values) for k, values in proposed]
 
         def on_value(key: str, values: dict | None) -> None:
             self.on_done()
-            arrived(int(key.rsplit("-", 1)[1]), dict(nan) if values is None else values)
+            arrived(index_of.pop(key), dict(nan) if values is None else values)
 
         self.stream(items, on_value, self.executor, enough=enough)
 
