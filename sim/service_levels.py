@@ -47,16 +47,23 @@ def service_outcomes(pools, horizon: float, severity: np.ndarray, category: np.n
         observed += [np.ones(len(waits), dtype=bool), np.zeros(len(entered), dtype=bool)]
         posts += [np.asarray(pool.wait_posts, dtype=np.int64), np.asarray(censored_posts, dtype=np.int64)]
         pool_of.append(np.full(len(waits) + len(entered), number))
-    durations, observed = np.concatenate(durations), np.concatenate(observed)
-    posts, pool_of = np.concatenate(posts), np.concatenate(pool_of)
+    # Sorted once by duration: every group below is a subset in the same order, so its curve needs no sort of its own.
+    durations = np.concatenate(durations)
+    order = np.argsort(durations)
+    durations, observed = durations[order], np.concatenate(observed)[order]
+    posts, pool_of = np.concatenate(posts)[order], np.concatenate(pool_of)[order]
     groups = {"": np.ones(len(durations), dtype=bool)}
     groups.update({f"_pool_{pool.name}": pool_of == number for number, pool in enumerate(pools)})
     groups.update({f"_severity_{k}": severity[posts] == k for k in range(1, 5)})
     groups.update({f"_{name}": category[posts] == index for name, index in sorted(category_names.items())
                    if name != "none"})
     outcomes = {}
+    everyone = kaplan_meier(durations, observed, presorted=True) if len(durations) else None
     for suffix, members in groups.items():
-        curve = kaplan_meier(durations[members], observed[members]) if members.any() else None
+        if members.all():
+            curve = everyone  # a group of every ticket (the only pool, or the only severity): the same curve
+        else:
+            curve = kaplan_meier(durations[members], observed[members], presorted=True) if members.any() else None
         for hours in deadlines:
             outcomes[f"decided_within_{deadline_label(hours)}{suffix}"] = _decided_by(curve, hours)
         for name, q in (("queue_wait_median_h", 0.5), ("queue_wait_p90_h", 0.9)):

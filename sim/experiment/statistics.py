@@ -213,12 +213,14 @@ def summarize(
 
 
 def _km_table(
-    durations: ArrayLike, observed: ArrayLike
+    durations: ArrayLike, observed: ArrayLike, presorted: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distinct event times with their at-risk counts and event counts.
 
     Subjects censored at time t are still at risk at t (events are taken to
-    happen before censorings at the same time). Sort-based, O(n log n).
+    happen before censorings at the same time). Sort-based, O(n log n);
+    ``presorted``: the durations are in increasing order already (the order
+    of tied durations does not matter), so the sort is skipped.
     """
     t = np.asarray(durations, dtype=float).ravel()
     e = np.asarray(observed).ravel().astype(bool)
@@ -231,8 +233,9 @@ def _km_table(
     if t.size == 0:
         empty = np.empty(0)
         return empty, empty, empty
-    order = np.argsort(t)
-    t, e = t[order], e[order]
+    if not presorted:
+        order = np.argsort(t)
+        t, e = t[order], e[order]
     first = np.flatnonzero(np.concatenate(([True], t[1:] != t[:-1])))  # where each distinct time starts
     deaths = np.add.reduceat(e.astype(float), first)
     # Number with duration >= a distinct time: everything minus those that left strictly earlier.
@@ -241,7 +244,7 @@ def _km_table(
     return t[first[keep]], at_risk[keep].astype(float), deaths[keep]
 
 
-def kaplan_meier(durations: ArrayLike, observed: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+def kaplan_meier(durations: ArrayLike, observed: ArrayLike, presorted: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Product-limit (Kaplan-Meier) estimate of the survival function.
 
     ``durations`` are follow-up times; ``observed`` is truthy where the event
@@ -249,8 +252,10 @@ def kaplan_meier(durations: ArrayLike, observed: ArrayLike) -> tuple[np.ndarray,
     events are counted before censorings. Returns ``(times, survival)``: the
     distinct event times in increasing order and S(t) just after each (a
     right-continuous step function with S = 1 before ``times[0]``).
+    ``presorted``: the durations are in increasing order already (curves of
+    several subsets of one sample sort it once).
     """
-    times, at_risk, deaths = _km_table(durations, observed)
+    times, at_risk, deaths = _km_table(durations, observed, presorted)
     survival = np.cumprod(1.0 - deaths / at_risk) if times.size else np.empty(0)
     return times, survival
 
