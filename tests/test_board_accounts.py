@@ -81,7 +81,7 @@ def test_the_board_lifts_a_restriction_that_rests_on_a_lawful_post():
     """The speech made lawful but always removed: the restriction is wrong, and the board (overturn_if_wrong 1)
     lifts it: the suspension ends at the decision, within the implementation delay."""
     sets = ("crisis_protocol.violence_above_baseline=true", "crisis_protocol.indefinite=true", *REFER,
-            "scripted_posts.0.violating=false", "scripted_posts.0.false_removal=1", "detection.classifier.false_positive_rate=1")
+            "scripted_posts.0.violating=false", "scripted_posts.0.false_removal=1")
     _, outcomes, speech, suspended = replay(*sets)
     decision, lifted = first(speech, "board_decision"), first(speech, "restriction_lifted")
     assert decision[1] == "overturned: restriction lifted" and lifted is not None
