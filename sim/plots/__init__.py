@@ -24,7 +24,6 @@ from sim.plots.calibration_charts import calibration_charts
 from sim.plots.data import FolderData
 from sim.plots.experiment_charts import comparison_chart, sensitivity_chart, sweep_charts, tuning_charts
 from sim.plots.run_charts import government_chart, survival_chart, timeseries_chart, tracked_charts
-from sim.plots.style import save
 
 # In reading order: the report shows the charts in this order. Each builder gets (data, outcomes).
 BUILDERS: list[tuple[str, Callable[[FolderData, list[str] | None], dict[str, Figure]]]] = [
@@ -104,14 +103,11 @@ def draw_charts(folder: str | Path, outcomes: list[str] | None = None, processes
         for old in charts.glob("*"):
             if old.suffix in (".png", ".svg"):
                 old.unlink()
-    if processes > 1 and hasattr(os, "fork") and threading.active_count() == 1:
-        from sim.plots.parallel import draw_parallel
+    from sim.plots.parallel import draw_parallel, draw_serial
 
+    if processes > 1 and hasattr(os, "fork") and threading.active_count() == 1:
         return draw_parallel(folder, outcomes, BUILDERS, processes)
-    written: list[Path] = []
-    for name, fig in build_charts(folder, outcomes).items():
-        written += save(fig, charts, name)
-    return written
+    return draw_serial(folder, outcomes, BUILDERS)
 
 
 def chart_order(stem: str) -> int:

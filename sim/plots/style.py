@@ -68,14 +68,6 @@ def title(fig: Figure, text: str, subtitle: str | None = None) -> None:
         fig.modsim_note = textwrap.fill(subtitle, int(fig.get_figwidth() * 15))
 
 
-def _place_note(fig: Figure) -> None:
-    """Nothing yet: the note under the chart is shown as the chart's caption in report.html.
-
-    (Drawing it into the image below a figure-level legend collided with the legend under
-    constrained layout; see the issue note.)"""
-    return None
-
-
 def thousands(ax, axis: str = "y") -> None:
     """Tick labels people read: 1,500 / 25k / 1.2M rather than 1500000."""
     def fmt(value, _pos):
@@ -173,18 +165,21 @@ def days_label(start: dt.date | None, what: str = "scenario start") -> str:
     return f"days since {what} ({start:%d %b %Y})" if start else f"days since {what}"
 
 
-def save(fig: Figure, charts: Path, name: str) -> list[Path]:
-    """Save a figure as `charts/name.png` and `charts/name.svg`; return both paths."""
+FORMATS = ("png", "svg")
+
+
+def save(fig: Figure, charts: Path, name: str, ext: str) -> Path:
+    """Save a newly built figure as `charts/name.ext` (``ext`` one of FORMATS); return the path.
+
+    A figure is saved once: matplotlib lays a figure out again at every save, starting from where the last
+    drawing left it, so a second format saved from the same figure differs in the last digits of its
+    coordinates from that format saved alone. Each file is drawn from a figure of its own, and is the same
+    whichever process draws it (``sim.plots.parallel``)."""
     charts.mkdir(parents=True, exist_ok=True)
-    _place_note(fig)
-    paths = []
+    path = charts / f"{name}.{ext}"
     with plt.rc_context(RC):
-        for ext in ("png", "svg"):
-            path = charts / f"{name}.{ext}"
-            fig.savefig(path, bbox_inches="tight", pad_inches=0.15,
-                        metadata={"Date": None} if ext == "svg" else None)
-            paths.append(path)
-    return paths
+        fig.savefig(path, bbox_inches="tight", pad_inches=0.15, metadata={"Date": None} if ext == "svg" else None)
+    return path
 
 
 def finite(values) -> np.ndarray:
