@@ -60,7 +60,7 @@ def sensitivity(
     chosen = st.outcome_list(options.outcomes, available) if options.outcomes else available
     table, skipped = sens.analyze(ranges, method, units, outputs, chosen, seed)
     points_table = swp.points_table(paths, points)
-    failures = swp.sweep_tables(points_table, seed, count, study.records)[2]
+    failures = swp.failures_table(points_table, seed, count, study.records)
     files = {"sensitivity.csv": table, "points.csv": points_table}
     if len(failures):
         files["failures.csv"] = failures

@@ -220,15 +220,13 @@ def tasks(scenarios: list[dict], seed: int, replications: int, done: set[str] = 
 def sweep_tables(points: pd.DataFrame, seed: int, replications: int, records: dict[str, Replication | Failure],
                  uppers: list | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """``sweep.parquet`` (long: point, varied paths, outcome, mean, ci, n, method), per-replication outcomes,
-    failures. ``uppers`` (by point: ``sim.metrics.upper_bounds`` of its scenario) bound the intervals."""
-    rows, failures = [], []
+    failures (``failures_table``). ``uppers`` (by point: ``sim.metrics.upper_bounds`` of its scenario) bound the
+    intervals."""
+    rows = []
     for point in points["point"]:
         for i in range(replications):
             record = records.get(part_key(point, i))
-            if isinstance(record, Failure):
-                failures.append({"point": point, "replication": i, "seed": seed, "error": record.error,
-                                 "detail": record.detail})
-            elif record is not None:
+            if record is not None and not isinstance(record, Failure):
                 rows.append({"point": point, "replication": i, "seed": seed, **record.outcomes})
     reps = pd.DataFrame(rows, columns=None if rows else ["point", "replication", "seed"])
     outcomes = outcome_columns(reps.drop(columns=["point"])) if rows else []
@@ -243,5 +241,18 @@ def sweep_tables(points: pd.DataFrame, seed: int, replications: int, records: di
                          "method": method})
     table = pd.DataFrame(long, columns=["point", *SWEEP_COLUMNS])
     table = points.merge(table, on="point", how="inner")[[*points.columns, *SWEEP_COLUMNS]]
-    failures = pd.DataFrame(failures, columns=["point", "replication", "seed", "error", "detail"])
-    return table.astype({"n": int}), reps, failures
+    return table.astype({"n": int}), reps, failures_table(points, seed, replications, records)
+
+
+def failures_table(points: pd.DataFrame, seed: int, replications: int,
+                   records: dict[str, Replication | Failure]) -> pd.DataFrame:
+    """``failures.csv`` of a study over points: one row per failed replication (point, replication, seed, error,
+    detail)."""
+    failures = []
+    for point in points["point"]:
+        for i in range(replications):
+            record = records.get(part_key(point, i))
+            if isinstance(record, Failure):
+                failures.append({"point": point, "replication": i, "seed": seed, "error": record.error,
+                                 "detail": record.detail})
+    return pd.DataFrame(failures, columns=["point", "replication", "seed", "error", "detail"])
