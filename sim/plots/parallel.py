@@ -3,9 +3,9 @@
 Drawing is most of what a study does after its last replication (a comparison's charts take 1-2 s,
 one sensitivity chart 1 s), and the files are independent of each other. A job is one builder's
 charts in one format: the process that takes it builds the figures and saves them in that format
-(building is the small part: 0.05-0.3 s of a builder's 0.3-1.5 s). The jobs wait in a pipe, one byte each, the likely slowest
-first (``DRAWING_ORDER``); every process takes the next byte when it is free, so a study with one
-chart still draws its PNG and its SVG side by side. With ``processes`` above 1 this process forks
+(building is the small part: 0.05-0.3 s of a builder's 0.3-1.5 s). The jobs wait in a pipe, one
+byte each, the likely slowest first (``DRAWING_ORDER``); every process takes the next byte when it
+is free, so a study with one chart still draws its PNG and its SVG side by side. With ``processes`` above 1 this process forks
 ``processes - 1`` children (POSIX; only while it runs no other Python thread, since a fork copies
 only the forking thread) and takes jobs too. Each file is drawn from a figure of its own
 (``sim.plots.style.save``), so it is the same file whichever process draws it; a builder that
