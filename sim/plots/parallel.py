@@ -5,9 +5,9 @@ one sensitivity chart 1 s), and the files are independent of each other. A job i
 charts in one format: the process that takes it builds the figures and saves them in that format
 (building is the small part: 0.05-0.3 s of a builder's 0.3-1.5 s). The jobs wait in a pipe, one
 byte each, the likely slowest first (``DRAWING_ORDER``); every process takes the next byte when it
-is free, so a study with one chart still draws its PNG and its SVG side by side. With ``processes`` above 1 this process forks
-``processes - 1`` children (POSIX; only while it runs no other Python thread, since a fork copies
-only the forking thread) and takes jobs too. Each file is drawn from a figure of its own
+is free, so a study with one chart still draws its PNG and its SVG side by side. With ``processes``
+above 1 this process forks ``processes - 1`` children (POSIX; only while it runs no other Python
+thread, since a fork copies only the forking thread) and takes jobs too. Each file is drawn from a figure of its own
 (``sim.plots.style.save``), so it is the same file whichever process draws it; a builder that
 fails is reported once, and the paths come back in reading order. On an interrupt the children are
 killed and the interrupt goes on.
@@ -74,9 +74,9 @@ def in_order(written: dict[tuple[int, int, int], Path], failed: dict[str, str]) 
 
 
 def draw_serial(folder: Path, outcomes: list[str] | None, builders: list[tuple[str, Callable]]) -> list[Path]:
-    """Every job in this process, in reading order: the same files ``draw_parallel`` writes."""
+    """Every job in this process: the same files ``draw_parallel`` writes, in reading order."""
     jobs = drawing_jobs(builders)
-    order = iter(sorted(range(len(jobs)), key=lambda i: (jobs[i][0], i)))
+    order = iter(range(len(jobs)))
     return in_order(*draw_jobs(folder, outcomes, jobs, lambda: next(order, None)))
 
 
