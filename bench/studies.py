@@ -37,7 +37,7 @@ REVIEWERS = "review.pools.agents.reviewers"
 MORRIS_PARAMS = ["--param", "detection.classifier.recall=0.3..0.9", "--param", "review.pools.khmer.handling_time.mean=3min..12min"]
 
 FULL = {"compare": (20, []), "tune": (30, 5, ["horizon=6000h"]), "sweep": (20, []), "morris": (7, 3, []),
-        "calibrate": ["--particles", "20", "--generations", "2", "-n", "10"], "customers": 200_000, "mmc_h": "11100h", "rounds": 3,
+        "calibrate": ["--particles", "40", "--generations", "3", "-n", "20"], "customers": 200_000, "mmc_h": "11100h", "rounds": 3,
         "memory": [("mmc.yaml 200k tickets", MMC, 1, ["horizon=11100h"]),
                    ("baseline.yaml 10x users 30 days", BASELINE, 10, ["horizon=30d"]),
                    ("baseline.yaml 10x users 90 days", BASELINE, 10, []),
