@@ -78,6 +78,9 @@ def _on_signal(signum: int, frame) -> None:
     if _holding and _since is None:
         _held = _held if _held is not None else signum
         return
+    if _since is None and _importing(frame):
+        _deliver_later(signum)
+        return
     if _since is None:
         _signal, _since = signum, time.monotonic()
         if signum == signal.SIGINT:
@@ -113,28 +116,47 @@ def _redeliver_swallowed_stop(unraisable) -> None:
     """``sys.unraisablehook``: a stop raised while Python was inside a callback it cannot raise from (a weakref
     or garbage-collector callback, a ``__del__``) would only be printed, "Exception ignored", and the command
     would go on. Instead it is delivered again, by a short-lived thread, once the callback has returned."""
-    global _since, _redelivering, _redelivery
+    global _since, _redelivering
     if isinstance(unraisable.exc_value, KeyboardInterrupt) and _signal is not None:
-        import threading
-
         _redelivering = True
         try:
             _since = None  # not stopping yet, as far as the handler is concerned
-            if _redelivery is None or not _redelivery.is_alive():
-                _redelivery = threading.Thread(target=_deliver_again, args=(_signal,), name="modsim-stop-again",
-                                               daemon=True)
-                _redelivery.start()  # it waits for the new thread: a signal meanwhile must not raise here
+            _deliver_later(_signal)  # it waits for the new thread: a signal meanwhile must not raise here
         finally:
             _redelivering = False
         return
     _python_unraisablehook(unraisable)
 
 
+def _importing(frame) -> bool:
+    """Whether ``frame`` runs inside an import. A stop raised there can come out as another error: an extension
+    module whose initialisation runs Python code (matplotlib's ``_path``, for one) fails with "ImportError:
+    initialization failed" when the ``KeyboardInterrupt`` is raised in that code, and the command would end in
+    a traceback. So the stop waits for the import to end (``_deliver_later``): 2.5 s at most (pyabc)."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib._bootstrap"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _deliver_later(signum: int) -> None:
+    """Deliver the stop of ``signum`` again, by a short-lived thread, until the handler raises it (see
+    ``_deliver_again``)."""
+    import threading
+
+    global _redelivery
+    if _redelivery is None or not _redelivery.is_alive():
+        _redelivery = threading.Thread(target=_deliver_again, args=(signum,), name="modsim-stop-again", daemon=True)
+        _redelivery.start()
+
+
 def _deliver_again(signum: int) -> None:
-    """Signal the main thread until its handler has raised the stop where it can be raised (outside the hook)."""
+    """Signal the main thread until its handler has raised the stop where it can be raised (outside the hook, or
+    once the import has ended)."""
     import _thread
 
-    while _since is None:  # while the hook still runs, the handler ignores it: try again
+    while _since is None:  # while the hook or an import still runs, the handler waits: try again
         _thread.interrupt_main(signum)
         time.sleep(0.01)
 

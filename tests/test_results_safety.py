@@ -340,6 +340,19 @@ def test_resume_without_the_run_record_refuses(tmp_path):
     assert tree(tmp_path) == before
 
 
+def test_a_run_stopped_while_writing_its_record_resumes_afresh(tmp_path, reference, no_charts):
+    """Stopped between writing run.json.tmp and renaming it to run.json (Ctrl-C or kill -9 as a study starts), a
+    folder holds no record and nothing saved that needs one: --resume starts it afresh, to the tables of an
+    uninterrupted run, and leaves no temporary file."""
+    out = tmp_path / "out"
+    work = interrupted_run(out, count=0).work
+    (work / "run.json").rename(work / "run.json.tmp")
+    result = invoke("run", BASELINE, *QUICK, "--seed", 11, "--resume", out)
+    assert result.exit_code == 0, result.output
+    assert_tables(out, reference[11])
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
 def test_resume_with_another_seed_or_set_refuses_naming_it(tmp_path):
     out = tmp_path / "out"
     work = interrupted_run(out).work

@@ -272,6 +272,37 @@ def test_an_interrupt_inside_a_serializer_stays_an_interrupt():
     assert plain_data(type("Plain", (BaseModel,), {"__annotations__": {"x": int}, "x": 1})()) == {"x": 1}
 
 
+IMPORTED = """
+import os, signal, sys, time
+from sim.interrupts import stop_on_signals
+sys.path.insert(0, sys.argv[1])
+stop_on_signals()
+try:
+    import slow_module
+    for _ in range(300):
+        time.sleep(0.01)
+    print("went on")
+except KeyboardInterrupt as exc:
+    print("stopped", type(exc).__name__, "complete" if getattr(sys.modules.get("slow_module"), "DONE", False) else "cut")
+"""
+
+
+@pytest.mark.parametrize("name, raised", [("INT", "KeyboardInterrupt"), ("TERM", "Stopped")])
+def test_a_stop_during_an_import_waits_for_its_end(tmp_path, name, raised):
+    """A signal arriving while a module is being imported stops the command once the import is over, never inside
+    it (an extension module, such as matplotlib's, would fail its initialisation with an ImportError, and the
+    command end in a traceback): the module is imported whole, and the stop follows within milliseconds."""
+    (tmp_path / "slow_module.py").write_text(
+        "import os, signal, time\n"
+        f"os.kill(os.getpid(), signal.SIG{name})\n"
+        "for _ in range(30):\n"
+        "    time.sleep(0.01)  # the handler runs here, inside the import\n"
+        "DONE = True\n")
+    done = subprocess.run([sys.executable, "-c", IMPORTED, str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == f"stopped {raised} complete", (done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr, done.stderr
+
+
 SWALLOWED = """
 import gc, os, signal, time, weakref
 from sim.interrupts import stop_on_signals

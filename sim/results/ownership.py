@@ -117,11 +117,13 @@ def _is_complete(work: Path) -> bool:
 
 
 def _holds_work(work: Path) -> bool:
-    """Whether a work folder holds anything worth keeping (more than an empty parts/ and its record)."""
+    """Whether a work folder holds anything worth keeping (more than an empty parts/ and its record, whole or
+    cut short while being written: a stop between writing ``run.json.tmp`` and renaming it leaves no record and
+    nothing that needs one)."""
     for entry in work.iterdir():
         if entry.name == "parts" and entry.is_dir() and not any(entry.iterdir()):
             continue
-        if entry.name == "run.json":
+        if entry.name in ("run.json", "run.json.tmp"):
             continue
         return True
     return False
