@@ -180,7 +180,7 @@ class TakeDown:
     def remove(self, ticket: Ticket, how: str) -> None:
         """Take a post down and enforce against its author."""
         world = self.world
-        now = world.env.now
+        now = world.env._now
         removed_at = self.removed_at
         post = ticket.post
         if removed_at[post] != UP:

@@ -54,6 +54,7 @@ class FirstLine:
         self._follow_reports = self._follow_reviewed if self.reviews_duplicates else self._schedule_next_report
         self._queues = tuple(pool.queue for pool in world.pools)
         self._escalating = world.contexts.escalating
+        self._cross_checked = world.cross_check.listed  # by class: whether any of its removals may go to the experts
         if self.reviews_duplicates:
             self.remove = self._remove_and_close  # a removal also closes the post's other waiting tickets
         else:
@@ -66,7 +67,7 @@ class FirstLine:
         `report_passed`: the report opening it is one a throttle let through)."""
         world = self.world
         platform = world.platform
-        now = self.env.now
+        now = self.env._now
         if platform.disrupted:
             if platform.is_suppressed(ticket.klass, ticket.author, ticket.created):
                 return
@@ -83,11 +84,12 @@ class FirstLine:
         if ticket.tracked:
             world.timeline.post(ticket.post, now, "ticket_opened", f"by {SOURCES[ticket.source]}")
         world.pool_of_class[ticket.klass].submit(ticket)
-        backlog = 0
-        for queue in self._queues:
-            backlog += queue.waiting
-        if backlog > self.backlog_max:
-            self.backlog_max = backlog
+        if ticket.state == WAITING:  # only a ticket that joined a queue can raise the backlog
+            backlog = 0
+            for queue in self._queues:
+                backlog += queue.waiting
+            if backlog > self.backlog_max:
+                self.backlog_max = backlog
         if self._uses_reports:
             self._follow_reports(ticket)
         if self._auto_close is not None and ticket.source_is_report and ticket.state == WAITING:
@@ -129,13 +131,13 @@ class FirstLine:
 
     def _schedule_next_report(self, ticket: Ticket) -> None:
         reports = ticket.reports
-        k = bisect_right(reports, self.env.now)
+        k = bisect_right(reports, self.env._now)
         if k < len(reports) and reports[k] < self.world.horizon:
-            event = self.env.timeout(reports[k] - self.env.now, ticket)
+            event = self.env.timeout(reports[k] - self.env._now, ticket)
             event.callbacks.append(self._duplicate_report)
 
     def _duplicate_report(self, event) -> None:
-        ticket = event.value
+        ticket = event._value  # a timeout's value, read for every later report (the property costs a call)
         if ticket.state == WAITING:
             ticket.pool.queue.push(ticket)
             self._schedule_next_report(ticket)
@@ -283,7 +285,7 @@ class FirstLine:
                 self.counts["false_keeps"] += 1
             self._then_appeal(ticket, False)
             return
-        if world.cross_check.applies(ticket):
+        if self._cross_checked[ticket.klass] and world.cross_check.applies(ticket):
             world.cross_check.escalate(ticket)
         else:
             self.remove(ticket, "first_line")

@@ -43,19 +43,18 @@ class Platform:
         # first k of them: whether an account was suspended at a time is one bisection.
         self.suspended: dict[tuple[int, int], list[tuple[float, float]]] = defaultdict(list)
         self._reach: dict[tuple[int, int], list[float]] = defaultdict(list)
+        # Whether anything may keep a post or a report off the platform yet (a block, a throttle, the leader's
+        # migration, a suspension): set by what brings one, read for every ticket, so a flag, not a property.
+        self.disrupted = False
 
     # ---------------------------------------------------------------- blocks and throttles
-
-    @property
-    def disrupted(self) -> bool:
-        """Whether anything may keep a post or a report off the platform (a cheap test for the hot path)."""
-        return bool(self.blocks or self.throttles or self.migrated_at is not None or self.suspended)
 
     def block(self, now: float, hours: float) -> list[float] | None:
         """Block the platform from now for `hours`; the new block, or None if one is in force already."""
         if self.blocked(now):
             return None
         self.blocks.append([now, now + hours])
+        self.disrupted = True
         return self.blocks[-1]
 
     def lift_blocks(self, now: float) -> int:
@@ -84,6 +83,7 @@ class Platform:
     def throttle(self, now: float, hours: float, factor: float) -> None:
         """Slow the platform by `factor` from now for `hours`."""
         self.throttles.append((now, now + hours, factor))
+        self.disrupted = True
 
     def throttle_factor(self, at: float) -> float:
         """How many times slower the platform runs at that time (1: not throttled)."""
@@ -153,6 +153,7 @@ class Platform:
         if self.migrated_at is not None:
             return False
         self.migrated_at, self.audience_share = now, audience_share
+        self.disrupted = True
         return True
 
     def suspend(self, account: tuple[int, int], now: float, hours: float) -> None:
@@ -160,6 +161,7 @@ class Platform:
         end = now + hours
         reach = self._reach[account]
         self.suspended[account].append((now, end))
+        self.disrupted = True
         reach.append(max(reach[-1], end) if reach else end)
 
     def end_suspensions(self, account: tuple[int, int], now: float, end: float, open_only: bool = False) -> int:

@@ -55,7 +55,7 @@ class ReviewQueue:
 
     def push(self, ticket: Ticket) -> None:
         """Add a ticket (or re-rank one already waiting)."""
-        now = self.env.now
+        now = self.env._now
         if ticket.state != WAITING or ticket.version == 0:
             self.area += self.waiting * (now - self._last)
             self._last = now
@@ -77,7 +77,7 @@ class ReviewQueue:
     def take_directly(self, ticket: Ticket) -> None:
         """Push then pop a ticket into an empty queue, without the heap: the same accounting, the same result
         (with nothing else waiting, the ticket just pushed is the one popped)."""
-        now = self.env.now
+        now = self.env._now
         self.area += self.waiting * (now - self._last)
         self._last = now
         self.arrivals += 1
@@ -105,7 +105,7 @@ class ReviewQueue:
                     break
         if found is None:
             return None
-        now = self.env.now
+        now = self.env._now
         self.area += self.waiting * (now - self._last)
         self._last = now
         self.waiting -= 1
@@ -183,7 +183,7 @@ class ReviewerPool:
 
     def _begin(self, ticket: Ticket, review: Event | None = None) -> None:
         env = self.env
-        now = env.now
+        now = env._now
         self.busy += 1
         if ticket.entered >= self.warmup:
             self.waits.append(now - ticket.entered)
@@ -200,7 +200,7 @@ class ReviewerPool:
 
     def _finish(self, review: Event) -> None:
         self.busy -= 1
-        self.decide(review.value)
+        self.decide(review._value)  # set by schedule_triggered; the value property re-checks it
         if self.busy < self.capacity and self.queue.waiting:
             ticket = self.queue.pop()
             if ticket is not None:
