@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import socket
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -56,6 +58,25 @@ def test_dask_local_cluster_gives_identical_tables(load):
         assert executor.submit(dask.config.get, "distributed.worker.profile.enabled").result() is False
     for a, b in zip(_frames(scenario, serial), _frames(scenario, remote)):
         pd.testing.assert_frame_equal(a, b)
+
+
+def test_a_local_cluster_needs_no_fixed_port():
+    """With Dask's default HTTP port (8787) taken, a LocalCluster starts without a word: its scheduler's HTTP
+    server takes a free local port (it warned that 8787 was in use when two clusters ran at once)."""
+    taken = socket.socket()
+    try:
+        try:
+            taken.bind(("127.0.0.1", 8787))
+            taken.listen()
+        except OSError:
+            pass  # another process has it: the same situation
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with executor_for(1, "local", 1) as executor:
+                assert executor.submit(abs, -2).result() == 2
+    finally:
+        taken.close()
+    assert not [w for w in caught if issubclass(w.category, UserWarning)], [str(w.message) for w in caught]
 
 
 def test_pool_workers_start_with_the_model_loaded():

@@ -247,7 +247,10 @@ def _dask_executor(scheduler: str, workers: int | None) -> Iterator[Executor]:
         disabled = logging.root.manager.disable
         try:
             with dask.config.set(config), \
-                    LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                    LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                 # No dashboard; the scheduler's HTTP server (which runs anyway) on a free
+                                 # local port, not on 8787, where a second cluster warned that it was taken.
+                                 dashboard_address="127.0.0.1:0", scheduler_kwargs={"dashboard": False},
                                  silence_logs=logging.CRITICAL) as cluster, Client(cluster) as client:
                 try:
                     yield client.get_executor()

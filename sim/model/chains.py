@@ -7,8 +7,9 @@ only here, and rely on SimPy 4's event queue (``env._queue`` of ``(time, priorit
 ``env._eid``, an event's ``_ok``/``_value``): ``pyproject.toml`` bounds ``simpy`` below 5, and
 tests/test_event_chains.py checks that chains give the same events in the same order as one
 timeout per item would under ``env.run``. Outside this module the hot path only reads: the clock
-as ``env._now`` and a review's ticket as ``event._value``, the attributes behind SimPy's ``now``
-and ``value`` properties (a property costs a Python call, and every ticket read them six times).
+as ``env._now`` and an event's value (a review's or a later report's ticket) as ``event._value``,
+the attributes behind SimPy's ``now`` and ``value`` properties (a property costs a Python call, and
+every ticket read them six times).
 
 A day's batch can hold tens of thousands of posts that will enter review over the following
 days, and every reported post sets an auto-close timer a week ahead. A timeout for each would
