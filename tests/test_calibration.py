@@ -293,3 +293,26 @@ def test_validate_accepts_every_bundled_scenario_and_targets_file():
     assert result.exit_code == 0, result.output
     checked = {Path(line.split(": ")[0]).relative_to(ROOT).as_posix() for line in result.stdout.splitlines()}
     assert {"scenarios/targets/cambodia_2023.yaml", "scenarios/targets/mmc.yaml", "scenarios/baseline.yaml"} <= checked
+
+
+def test_a_proposal_is_the_scenario_loaded_with_its_values(tmp_path):
+    """A proposal's scenario (read once for the whole calibration) is exactly what loading the file with the
+    proposal's --set gives; one the values make invalid is None, counted, with its error naming the --set."""
+    from sim.calibration.abc import Evaluator, Setup
+    from sim.calibration.priors import parse_priors, set_expressions
+    from sim.scenario import load_scenario
+
+    path = tmp_path / "mmc.yaml"
+    path.write_text((ROOT / "scenarios" / "validation" / "mmc.yaml").read_text())
+    [prior] = parse_priors(["warmup=10h..300h"])
+    evaluator = Evaluator(Setup(path, ["horizon=200h"], [prior], [], 1, 2, 1), folder=None, executor=None)
+    for warmup in (10.0, 55.5, 199.0):
+        sets = ["horizon=200h", *set_expressions([prior], {prior.name: warmup})]
+        assert evaluator.scenario_data({prior.name: warmup}) == load_scenario(path, sets).model_dump(mode="json")
+    path.write_text("not: a scenario\n")  # read once: a change to the file after the start is not seen
+    assert evaluator.scenario_data({prior.name: 20.0})["warmup"] == "20h"
+    assert evaluator.scenario_data({prior.name: 250.0}) is None
+    assert evaluator.scenario_data({prior.name: 260.0}, counted=False) is None
+    assert evaluator.invalid == 1
+    assert "horizon: expected a duration longer than warmup" in evaluator.first_error
+    assert "--set warmup=" in evaluator.first_error

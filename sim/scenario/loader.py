@@ -41,11 +41,21 @@ def load_document(
     validated instance and the resolved document (its ``data`` is the merged files, before the
     sets). Raises one ``ScenarioError`` for the first mistake found.
     """
+    return validate_resolved(resolve(path), sets, model)
+
+
+def validate_resolved(
+    resolved: Resolved,
+    sets: Iterable[SetSpec] = (),
+    model: type[BaseModel] | None = None,
+) -> tuple[BaseModel, Resolved]:
+    """``load_document`` on a document already read and resolved (``sim.scenario.extends.resolve``): apply the
+    ``sets``, validate, and raise the same ``ScenarioError`` for a mistake. For the many variants of one file a
+    study makes (a calibration's proposals), read once."""
     if model is None:
         from sim.scenario.schema import Scenario as model  # noqa: N813 - imported late: schema imports our modules
     parsed = [parse_set(spec) if isinstance(spec, str) else
               (tuple(spec[0].split(".") if isinstance(spec[0], str) else spec[0]), spec[1]) for spec in sets]
-    resolved = resolve(path)
     data = apply_sets(resolved.data, parsed) if parsed else resolved.data
     try:
         instance = model.model_validate(data)
