@@ -152,6 +152,15 @@ def test_format_duration_round_trips(hours):
     assert parse_duration(format_duration(hours)) == hours
 
 
+def test_format_duration_refuses_what_is_not_hours_even_after_an_equal_number():
+    """Texts are remembered by number (a scenario's dumps format the same durations again and again), yet a
+    boolean equal to a formatted number, a list or a negative number is still refused with a ValueError."""
+    assert format_duration(1) == format_duration(1.0) == "1h"
+    for bad in (True, False, [1.0], "1h", -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError):
+            format_duration(bad)
+
+
 @pytest.mark.parametrize("text", ["36h", "1.5h", "90min", "30s", "14d", "2w", "6mo", "1y", "0.1s", "7.25d"])
 def test_format_duration_round_trips_written_durations(text):
     hours = parse_duration(text)

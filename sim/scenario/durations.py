@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from fractions import Fraction
+from functools import lru_cache
 
 # Exact hours per unit; parsing multiplies exactly and rounds once, so 3600s is exactly 1h.
 _EXACT_HOURS: dict[str, Fraction] = {
@@ -70,6 +71,13 @@ def format_duration(hours: float) -> str:
         raise ValueError(f"expected a number of hours; found {_describe(hours)}")
     if not math.isfinite(hours) or hours < 0:
         raise ValueError(f"expected a finite, non-negative number of hours; found {hours!r}")
+    return _format_hours(hours)
+
+
+# Every dump of a scenario formats all its durations (29 in mmc), the same few again and again: a calibration's
+# proposals differ in one, and the exact arithmetic was half of a proposal's scenario (0.26 of 0.44 ms).
+@lru_cache(maxsize=4096, typed=True)  # typed: an int and the equal float are formatted apart, as before
+def _format_hours(hours: float) -> str:
     if hours == 0:
         return "0h"
     exact = Fraction(hours)
