@@ -87,6 +87,53 @@ def experiment_folder(tmp_path):
     return folder
 
 
+@pytest.fixture
+def narrow_folder(tmp_path):
+    """Charts at their narrowest: one calibrated parameter and one target, and Morris indices of long parameter
+    names."""
+    name = "review.pools.agents.handling_time.mean"
+    rng = np.random.default_rng(2)
+    posterior = pd.DataFrame({"particle": range(20), "generation": 1, "weight": 1 / 20,
+                              name: rng.uniform(0.7, 1.3, 20), "distance": rng.uniform(0, 1, 20)})
+    summary = pd.DataFrame([{"parameter": name, "prior": "uniform 40min..80min", "low": 2 / 3, "high": 4 / 3,
+                             "median": 0.95, "q05": 0.8, "q95": 1.1, "mean": 0.95, "unit": "h", "width_share": 0.4}])
+    predictive = pd.DataFrame({"draw": range(8), "particle": range(8), "target": "mean_wait_h",
+                               "value": rng.uniform(0, 1, 8)})
+    checks = pd.DataFrame([{"target": "mean_wait_h", "observed": 0.25, "tolerance": 0.1, "bound": "equal",
+                            "median": 0.4, "q05": 0.1, "q95": 0.9, "within_tolerance": 0.25,
+                            "at_or_below_observed": 0.5, "defined": 8, "draws": 8}])
+    sens = pd.DataFrame([{"outcome": o, "parameter": p, "index": i, "value": v, "ci_low": 0.0, "ci_high": 2 * v}
+                         for o in ("removal_time_median_h", "removed_share", "violating_views")
+                         for p, v in ((name, 20.0), ("review.pools.agents.reviewers", 10.0))
+                         for i in ("mu_star", "sigma")])
+    return _write(tmp_path / "narrow", {"posterior.parquet": posterior, "posterior.csv": summary,
+                                        "predictive.parquet": predictive, "predictive.csv": checks,
+                                        "sensitivity.csv": sens})
+
+
+@pytest.mark.parametrize("which", ["compare_folder", "experiment_folder", "narrow_folder"])
+def test_no_chart_reaches_past_the_edge_of_its_image(which, request):
+    """Charts are saved as laid out, without cropping to what they draw (``sim.plots.style.figure``): every title,
+    label and legend must lie inside the figure, with its margin, or the file would cut it off."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    import matplotlib.pyplot as plt
+
+    from sim.plots.style import MARGIN, RC
+
+    figures = build_charts(request.getfixturevalue(which), strict=True)
+    if which == "narrow_folder":
+        assert {"calibration_marginals", "calibration_predictive", "sensitivity"} <= set(figures)
+    for stem, fig in figures.items():
+        with plt.rc_context(RC):
+            canvas = FigureCanvasAgg(fig)
+            canvas.draw()
+            drawn = fig.get_tightbbox(canvas.get_renderer())
+        width, height = fig.get_size_inches()
+        edge = MARGIN / 2  # the layout keeps MARGIN; half of it is room for rounding
+        assert edge <= drawn.x0 and drawn.x1 <= width - edge, (stem, drawn, width)
+        assert edge <= drawn.y0 and drawn.y1 <= height - edge, (stem, drawn, height)
+
+
 def _bands(fig) -> int:
     return sum(isinstance(c, PolyCollection) for ax in fig.axes for c in ax.collections)
 

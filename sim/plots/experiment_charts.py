@@ -16,7 +16,7 @@ from matplotlib.lines import Line2D
 
 from sim.metrics import KEY_OUTCOMES
 from sim.plots.data import FolderData
-from sim.plots.style import NEUTRAL, band, colour, figure, outcome_label, title
+from sim.plots.style import NEUTRAL, band, colour, figure, legend_below, outcome_label, title
 
 MAX_SWEEP_OUTCOMES = 6
 
@@ -69,7 +69,7 @@ def comparison_chart(data: FolderData, outcomes: list[str] | None = None) -> dic
     ax.set_ylim(len(names) - 0.5, -0.5)
     ax.grid(axis="y", visible=False)
     ax.set_xlabel(f"difference from {reference} (% of {reference}'s mean)")
-    fig.legend(loc="outside lower center", ncols=min(len(others), 3))
+    legend_below(fig, ncols=min(len(others), 3))
     title(fig, f"What changes against {reference}, and is the change clear of zero?",
           "Paired difference (common random numbers) with its 95% confidence interval, as a percentage of the "
           "reference scenario's mean, so that outcomes on different scales share one axis. Outcomes whose "
@@ -286,7 +286,7 @@ def sensitivity_chart(data: FolderData, outcomes: list[str] | None = None) -> di
     params = list(dict.fromkeys(table.parameter))
     cols = min(len(chosen), 2)
     rows_n = -(-len(chosen) // cols)
-    fig, axes = figure(5.2 * cols + 1.5, 0.5 + rows_n * (0.9 + 0.38 * len(params) * max(1, len(indices) * 0.6)),
+    fig, axes = figure(5.6 * cols + 1.5, 0.5 + rows_n * (0.9 + 0.38 * len(params) * max(1, len(indices) * 0.6)),
                        nrows=rows_n, ncols=cols, squeeze=False)
     for k, outcome in enumerate(chosen):
         ax = axes[k // cols][k % cols]
@@ -305,12 +305,12 @@ def sensitivity_chart(data: FolderData, outcomes: list[str] | None = None) -> di
         ax.grid(axis="y", visible=False)
         ax.set_title(outcome.replace("_", " "), loc="left", fontsize=10)
         morris = {"mu_star", "sigma"} & set(indices)
-        ax.set_xlabel(f"mu_star, sigma ({outcome_label(outcome).rpartition('(')[2].rstrip(')')} per unit of the "
-                      "parameter's 0..1-scaled range)" if morris else "S1, ST (share of the outcome's variance)")
+        ax.set_xlabel(f"mu_star, sigma ({outcome_label(outcome).rpartition('(')[2].rstrip(')')})\nper unit of the "
+                      "parameter's 0..1-scaled range" if morris else "S1, ST (share of the outcome's variance)")
     for k in range(len(chosen), rows_n * cols):
         axes[k // cols][k % cols].set_visible(False)
     handles = [Line2D([], [], marker="o", ls="", color=colour(i), label=ix) for i, ix in enumerate(indices)]
-    fig.legend(handles=handles, loc="outside lower center", ncols=len(indices))
+    legend_below(fig, handles=handles, ncols=len(indices))
     title(fig, "Which parameters matter most for each outcome?",
           "Sensitivity indices with their 95% intervals, largest first (e.g. S1: first order, ST: total).")
     return {"sensitivity": fig}

@@ -16,7 +16,7 @@ from matplotlib.lines import Line2D
 
 from sim.plots.data import FolderData, as_datetime
 from sim.plots.style import (
-    NEUTRAL, REAL, band, calendar_axis, colour, days_label, figure, hours_axis, quantiles, series_label, thousands,
+    NEUTRAL, REAL, band, calendar_axis, colour, days_label, figure, hours_axis, legend_below, quantiles, series_label, thousands,
     title,
 )
 
@@ -90,7 +90,7 @@ def timeseries_chart(data: FolderData) -> dict[str, Figure]:
     for k in range(len(names), rows_n * cols):
         axes[k // cols][k % cols].set_visible(False)
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4))
+    legend_below(fig, handles, labels, ncols=min(len(labels), 4))
     title(fig, "How much violating content is live, and how long are the queues, day by day?",
           f"Daily values. {BAND_NOTE}")
     return {"timeseries": fig}
@@ -132,7 +132,7 @@ def _lane_legend(fig: Figure, scenarios: list, data: FolderData, extra: list | N
                for i, name in enumerate(scenarios)]
     handles.append(Line2D([], [], ls="", marker="D", color="white", markeredgecolor="black",
                           label="median over replications (first occurrence)"))
-    fig.legend(handles=handles + (extra or []), loc="outside lower center", ncols=2, fontsize=8.5)
+    legend_below(fig, handles=handles + (extra or []), ncols=2, fontsize=8.5)
 
 
 def tracked_charts(data: FolderData) -> dict[str, Figure]:
