@@ -68,5 +68,10 @@ def os_reason(exc: BaseException) -> str:
 
 
 def _one_line(text: str) -> str:
-    """The text with every line break (and the indentation after it) turned into one space."""
-    return re.sub(r"\s*[\r\n]+\s*", " ", str(text)).strip()
+    """The text on one line: every line break (and the indentation after it) turned into one space, and every other
+    character that does not print shown as its Python escape (a key typed with a control character in it, such as
+    '\\x1e', which terminals and ``str.splitlines`` would take for a line break)."""
+    joined = re.sub(r"\s*[\r\n]+\s*", " ", str(text)).strip()
+    if joined.isprintable():
+        return joined
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in joined)

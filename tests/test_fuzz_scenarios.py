@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 from typer.testing import CliRunner
 
 from sim.cli import app
@@ -117,6 +117,8 @@ set_paths = st.sampled_from([".".join(map(str, p)) for p in ALL_PATHS] + ["", "a
 
 @FUZZ
 @given(key=set_paths, value=st.text(max_size=20), sep=st.sampled_from(["=", "", "==", " = "]))
+@example(key="name", value="\x1e=", sep="")  # found by this test: a control character that splitlines takes for a break
+@example(key="name", value="\u2028x=1", sep="")
 def test_random_set_expressions_validate_or_fail_cleanly(tmp_path, key, value, sep):
     result = CliRunner().invoke(app, ["validate", str(ROOT / "scenarios" / "baseline.yaml"), "--set", key + sep + value])
     check_clean(result, tmp_path)

@@ -62,12 +62,13 @@ EXIT_INTERRUPTED = 130
 
 def fail(message: str) -> None:
     """Print one error line and exit with the user-error status."""
-    _print_error(message)
+    print_error(message)
     raise typer.Exit(EXIT_USER_ERROR)
 
 
-def _print_error(message: str) -> None:
-    err_console.print(f"error: {_one_line(message)}", markup=False, highlight=False, soft_wrap=True)
+def print_error(message: object) -> None:
+    """One error line on stderr: ``error: MESSAGE``, the message on one line whatever it holds."""
+    err_console.print(f"error: {_one_line(str(message))}", markup=False, highlight=False, soft_wrap=True)
 
 
 def user_errors(command: Callable) -> Callable:
@@ -303,7 +304,7 @@ def main() -> None:
         except KeyboardInterrupt:  # Stopped (SIGTERM, SIGHUP) too
             code = EXIT_INTERRUPTED
         except ModsimError as exc:  # raised outside a command's own handling
-            _print_error(str(exc))
+            print_error(str(exc))
             code = EXIT_USER_ERROR
         finally:
             exiting()  # from now on a signal does not raise: the process is ending

@@ -9,7 +9,7 @@ from typing import List, Optional
 
 import typer
 
-from sim.cli.common import EXIT_USER_ERROR, app, err_console
+from sim.cli.common import EXIT_USER_ERROR, app, print_error
 from sim.errors import ModsimError
 
 
@@ -32,28 +32,24 @@ def validate(
     try:
         sets = [parse_set(expr) for expr in set_ or ()]
     except ModsimError as exc:
-        _say(exc)
+        print_error(exc)
         raise typer.Exit(EXIT_USER_ERROR)
     bad = 0
     for path in scenarios:
         files = _scenario_files(path)
         if not files:
             bad += 1
-            _say(f"{path}: is a directory with no *.yaml file below it")
+            print_error(f"{path}: is a directory with no *.yaml file below it")
         for file in files:
             try:
                 _check(file, sets, insist)
             except ModsimError as exc:
                 bad += 1
-                _say(exc)
+                print_error(exc)
             else:
                 typer.echo(f"{file}: ok")
     if bad:
         raise typer.Exit(EXIT_USER_ERROR)
-
-
-def _say(error: object) -> None:
-    err_console.print(f"error: {error}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _is_targets_file(path: Path) -> bool:
