@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import warnings
 from pathlib import Path
@@ -197,7 +198,6 @@ def test_pool_workers_never_load_the_table_chart_or_study_libraries(load):
 
 def test_charts_drawn_by_several_processes_are_the_files_drawn_by_one(load, tmp_path):
     import filecmp
-    import shutil
 
     from sim.plots import draw_charts
     from sim.results import ResultsFolder, manifest
@@ -216,6 +216,35 @@ def test_charts_drawn_by_several_processes_are_the_files_drawn_by_one(load, tmp_
         assert filecmp.cmp(path, tmp_path / "two" / "charts" / path.name, shallow=False), path.name
 
 
+def test_charts_drawn_after_a_warm_up_are_the_files_drawn_cold(load, tmp_path):
+    """``modsim run -n 1`` draws a throwaway chart first (``sim.plots.style.warm_up``): what it leaves in matplotlib
+    must not change a byte of the charts. Each drawing is a new interpreter, cold or warmed up."""
+    import datetime as dt
+    import filecmp
+    import subprocess
+    import sys
+
+    from sim.results import ResultsFolder, manifest
+
+    scenario, tasks = _tasks(load, count=2)
+    records, _ = _run(tasks, None)
+    tables = tables_from(scenario, 11, records)
+    folder = ResultsFolder.create(scenario.name, tmp_path / "cold", False)
+    folder.write_tables(tables.files(), scenario, manifest("run", scenario, 11, dt.datetime.now(dt.timezone.utc)))
+    folder.close()
+    warm = tmp_path / "warm"
+    shutil.copytree(folder.work, warm)
+    for where, first in ((folder.work, ""), (warm, "from sim.plots.style import warm_up; warm_up(); ")):
+        code = f"{first}from sim.plots import draw_charts; draw_charts({str(where)!r})"
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    cold = sorted((folder.work / "charts").iterdir())
+    assert {p.suffix for p in cold} == {".png", ".svg"}
+    assert [p.name for p in cold] == sorted(p.name for p in (warm / "charts").iterdir())
+    for path in cold:
+        assert filecmp.cmp(path, warm / "charts" / path.name, shallow=False), path.name
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="a head start forks")
 def test_a_head_start_gives_the_serial_record_and_none_when_its_child_dies(load, monkeypatch):
     """``modsim run -n 1`` runs its replication in a forked child while it imports the rest: the record that comes
@@ -232,6 +261,30 @@ def test_a_head_start_gives_the_serial_record_and_none_when_its_child_dies(load,
         pd.testing.assert_frame_equal(got, want)
     monkeypatch.setattr(replicate, "simulate_data", lambda *args: os._exit(9))
     assert HeadStart(scenario, 11, 0).result() is None
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="a head start forks")
+def test_a_head_start_is_running_until_its_record_or_its_end_comes(load, monkeypatch):
+    """``running`` (whether ``modsim run`` still has time to warm its charts up) is true while the child works, and
+    false once it has sent its record or died, before the record is read."""
+    import time
+
+    import sim.experiment.replicate as replicate
+    from sim.experiment.head_start import HeadStart
+
+    scenario, _ = _tasks(load, count=1)
+    real = replicate.simulate_data
+    for stand_in, gives_record in (((lambda *args: (time.sleep(1.0), real(*args))[1]), True),
+                                   ((lambda *args: (time.sleep(1.0), os._exit(9))), False)):
+        monkeypatch.setattr(replicate, "simulate_data", stand_in)
+        head = HeadStart(scenario, 11, 0)
+        assert head.running()
+        deadline = time.monotonic() + 60
+        while head.running() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not head.running()
+        assert isinstance(head.result(), Replication) if gives_record else head.result() is None
+        assert not head.running()  # read: nothing left to wait for
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="a head start forks")

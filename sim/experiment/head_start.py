@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import select
 import signal
 import threading
 import time
@@ -39,6 +40,10 @@ class HeadStart:
     def possible() -> bool:
         """Whether this process can fork a head start (POSIX, and no other thread running)."""
         return hasattr(os, "fork") and threading.active_count() == 1
+
+    def running(self) -> bool:
+        """Whether the child is still at its replication (nothing has come through the pipe yet, not even its end)."""
+        return self._pid is not None and not select.select([self._read], [], [], 0)[0]
 
     def result(self):
         """The child's record (``Replication`` or ``Failure``), once it is done; None if the child died."""

@@ -203,6 +203,24 @@ def save(fig: Figure, charts: Path, name: str, ext: str) -> Path:
     return path
 
 
+def warm_up() -> None:
+    """Draw a small chart in every format into memory and throw it away: the first real chart then finds the fonts
+    loaded, the savers imported and their caches filled (``modsim run -n 1`` does it while its replication runs in
+    a child, and the chart processes it forks inherit the warm state)."""
+    import io
+
+    for ext in FORMATS:
+        fig, ax = figure(3.0, 2.0)
+        ax.plot([0.0, 1.0], [0.0, 1.0], label="a")
+        band(ax, [0.0, 1.0], [0.0, 0.5], [0.5, 1.0], colour(0))
+        ax.set_xlabel("days")
+        thousands(ax)
+        legend_below(fig)
+        title(fig, "Warm?")
+        with plt.rc_context(RC):
+            fig.savefig(io.BytesIO(), format=ext, metadata={"Date": None} if ext == "svg" else None)
+
+
 def finite(values) -> np.ndarray:
     """Values as floats with NaN and infinities dropped."""
     arr = np.asarray(values, dtype=float)
