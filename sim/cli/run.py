@@ -76,9 +76,9 @@ def run(
             if head is not None and head.running():
                 # The child is still simulating, and this process's core is idle: it draws a throwaway chart, so
                 # that the real ones find matplotlib's fonts and savers ready (0.03-0.17 s off the charts, for
-                # about 0.12 s here); then it collects its garbage and freezes what is left (the imports, about a
-                # million objects), so that the collections while it writes the tables, charts and report scan
-                # only what those make (one full collection then took 0.04-0.09 s, measured).
+                # about 0.12 s here); then it collects its garbage and freezes what is left (the imports: some
+                # 130,000 objects the collector tracks), so that the collections while it writes the tables, charts
+                # and report scan only what those make (one full collection then took 0.04-0.09 s, measured).
                 import gc
 
                 from sim.plots.style import warm_up
