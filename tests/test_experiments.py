@@ -323,3 +323,26 @@ def test_sigint_then_resume_equals_uninterrupted(tmp_path):
     full = subprocess.run([*args, "--out", str(tmp_path / "full")], cwd=tmp_path, capture_output=True, timeout=300)
     assert full.returncode == 0, full.stderr
     assert_same_tables(tmp_path / "full", out)
+
+
+def test_a_designs_points_are_the_file_loaded_with_their_sets_as_it_was_when_read(tmp_path):
+    """Sweep, sensitivity and tune read their scenario file once for all their points (``read_once``): each point
+    is what loading the file with its ``--set``s gives, an invalid point is one error naming it, and a change to
+    the file after it was read is not seen."""
+    from sim.cli import study as st
+    from sim.scenario import load_scenario
+
+    path = tmp_path / "mmc.yaml"
+    path.write_text(MMC.read_text())
+    sets = ["horizon=300h"]
+    paths = ["review.pools.agents.reviewers", "review.pools.agents.handling_time.mean"]
+    points = [(18, "50min"), (22, "1h")]
+    scenarios = st.points_scenarios(path, sets, paths, points)
+    assert scenarios == [load_scenario(path, [*sets, *swp.set_expressions(paths, p)]) for p in points]
+    assert [s.review.pools["agents"].reviewers for s in scenarios] == [18, 22]
+    with pytest.raises(st.ExperimentError, match=r"^point 1 \(review.pools.agents.reviewers=-3, .*reviewers"):
+        st.points_scenarios(path, sets, paths, [(18, "50min"), (-3, "1h")])
+    document = st.read_once(path)
+    path.write_text(path.read_text().replace("name: mmc", "name: changed"))
+    assert st.load_point(document, sets, [], "point 0").name == "mmc"
+    assert st.load_point(path, sets, [], "point 0").name == "changed"

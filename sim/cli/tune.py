@@ -60,11 +60,12 @@ def tune(
     constraints = [tun.parse_constraint(c) for c in constraint or ()]
     sets = options.sets
     base = load_scenario(scenario_path, sets)
+    document = st.read_once(scenario_path)
     count = options.replications or base.replications
     seed = base.seed if options.seed is None else options.seed
     for corner in (0.0, 1.0):  # every bound must make a valid scenario, before any trial runs
         values = {r.path: r.value(corner) for r in ranges}
-        check_workload(st.load_point(scenario_path, sets, swp.set_expressions(list(values), tuple(values.values())),
+        check_workload(st.load_point(document, sets, swp.set_expressions(list(values), tuple(values.values())),
                                      "--param bounds"), count, options.insist)
     study_folder = st.Study(f"tune-{base.name}", options)
     spec = {"objectives": [o.text for o in objectives], "constraints": [c.text for c in constraints],
@@ -99,7 +100,7 @@ def tune(
                 advance()
 
             def tasks_of(params: dict, position: int) -> list[Task]:
-                point = st.load_point(scenario_path, sets, swp.set_expressions(list(params), tuple(params.values())),
+                point = st.load_point(document, sets, swp.set_expressions(list(params), tuple(params.values())),
                                       "trial")
                 data = plain_data(point)
                 return [Task((position, i), data, seed, i) for i in range(count)]
@@ -143,7 +144,8 @@ def tune(
         (study_folder.work / "best").mkdir(exist_ok=True)
         for number in best:
             values = settings[number]
-            scenario = load_scenario(scenario_path, [*sets, *swp.set_expressions(list(values), tuple(values.values()))])
+            scenario = st.load_point(document, sets, swp.set_expressions(list(values), tuple(values.values())),
+                                     f"trial {number}")  # the file as the trials read it
             text = yaml.safe_dump(scenario_document(scenario), sort_keys=False, allow_unicode=True)
             header = f"# modsim tune: trial {number} of {base.name}: " + ", ".join(f"{k}={v}" for k, v in values.items())
             (study_folder.work / "best" / f"trial-{number:04d}.yaml").write_text(header + "\n" + text)
