@@ -288,6 +288,32 @@ def test_a_head_start_is_running_until_its_record_or_its_end_comes(load, monkeyp
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="a head start forks")
+def test_a_run_that_freezes_its_imports_for_the_collector_unfreezes_them_at_its_end(tmp_path):
+    """While a head start simulates, ``modsim run`` warms its charts up and freezes what it holds for the collector;
+    a caller in the same process (a test, a notebook) must get its collector back whole. In a new interpreter (no
+    other thread: a head start may fork), with the child taken as still running whatever the machine's speed."""
+    import subprocess
+    import sys
+
+    code = f"""
+import gc
+from typer.testing import CliRunner
+from sim.cli import app
+from sim.experiment.head_start import HeadStart
+HeadStart.running = lambda self: self._pid is not None
+frozen, freeze = [], gc.freeze
+gc.freeze = lambda: (frozen.append(1), freeze())
+result = CliRunner().invoke(app, ["run", {str(Path(__file__).parents[1] / "scenarios/validation/mmc.yaml")!r}, "-n", "1", "--set", "horizon=200h",
+                                  "--workers", "2", "--out", {str(tmp_path / "out")!r}])
+print(result.exit_code, len(frozen), gc.get_freeze_count())
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0", "1", "0"], done.stdout + done.stderr
+    assert (tmp_path / "out" / "report.html").is_file()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="a head start forks")
 def test_a_head_start_stopped_leaves_no_child(load, monkeypatch):
     """A run that ends before it reads the head start's record (an error, an interrupt) kills the child."""
     import time

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import inspect
 from pathlib import Path
@@ -55,7 +56,7 @@ def run(
     folder = (ResultsFolder.resume(resume) if resume else
               ResultsFolder.create(scenario.name, out, force, resume_with=lambda work: resume_command(asked, work)))
     keep_on_interrupt(lambda: _kept(folder, asked))
-    with folder:
+    with folder, contextlib.ExitStack() as cleanup:
         folder.check_same(scenario, seed, set_ or ())
         if folder.complete:
             _finish_stranded(folder, scenario)
@@ -86,6 +87,7 @@ def run(
                 warm_up()
                 gc.collect()
                 gc.freeze()
+                cleanup.callback(gc.unfreeze)  # a caller in the same process (a test, a notebook) gets it back whole
             while True:
                 todo = count - len([i for i in done if i < count])
                 expected = expected_seconds(estimate(scenario).events * todo, todo, workers or default_workers())
