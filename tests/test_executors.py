@@ -287,6 +287,31 @@ def test_a_head_start_is_running_until_its_record_or_its_end_comes(load, monkeyp
         assert not head.running()  # read: nothing left to wait for
 
 
+def test_holding_for_the_collector_is_released_whole_and_leaves_a_callers_own_freeze_alone():
+    import gc
+
+    from sim.collector import hold, release
+
+    assert gc.get_freeze_count() == 0
+    try:
+        hold()
+        first = gc.get_freeze_count()
+        kept = [[] for _ in range(1000)]  # tracked objects made after the first hold
+        hold()
+        assert first > 0 and gc.get_freeze_count() >= first + len(kept)
+        release()
+        assert gc.get_freeze_count() == 0
+        release()  # nothing held: nothing to do
+        gc.freeze()  # the caller's own
+        own = gc.get_freeze_count()
+        hold()
+        assert gc.get_freeze_count() == own
+        release()
+        assert gc.get_freeze_count() == own
+    finally:
+        gc.unfreeze()
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="a head start forks")
 def test_a_run_that_freezes_its_imports_for_the_collector_unfreezes_them_at_its_end(tmp_path):
     """While a head start simulates, ``modsim run`` warms its charts up and freezes what it holds for the collector;

@@ -111,6 +111,10 @@ def _run(study, scenario_path, base, priors, loaded, seed, count, particles, gen
             evaluator = ab.Evaluator(setup, study.folder, executor)
             ab.start_early(evaluator)
             import pyabc  # noqa: F401 - 1.5-3 s (18 s from a cold disk), while the workers simulate what start_early gave them
+
+            from sim.collector import hold
+
+            hold()  # pyabc, sklearn and scipy.stats are in (sim.collector)
             ab.run_abc(evaluator, said)
             db = study.work / ab.DB
             post = ab.posterior(db, priors)

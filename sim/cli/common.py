@@ -72,10 +72,13 @@ def print_error(message: object) -> None:
 
 
 def user_errors(command: Callable) -> Callable:
-    """Turn modsim's user-facing errors into one line on stderr and exit status 2."""
+    """Turn modsim's user-facing errors into one line on stderr and exit status 2; at the end, release what the
+    command held for the collector."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
+        from sim.collector import release
+
         try:
             return command(*args, **kwargs)
         except ModsimError as exc:
@@ -86,6 +89,8 @@ def user_errors(command: Callable) -> Callable:
             # The environment failed (disk full, folder not writable) outside modsim's own checks.
             where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
             fail(f"{exc.strerror or exc}{where}")
+        finally:
+            release()  # what the command held for the collector (sim.collector)
 
     return wrapper
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import inspect
 from pathlib import Path
@@ -56,7 +55,7 @@ def run(
     folder = (ResultsFolder.resume(resume) if resume else
               ResultsFolder.create(scenario.name, out, force, resume_with=lambda work: resume_command(asked, work)))
     keep_on_interrupt(lambda: _kept(folder, asked))
-    with folder, contextlib.ExitStack() as cleanup:
+    with folder:
         folder.check_same(scenario, seed, set_ or ())
         if folder.complete:
             _finish_stranded(folder, scenario)
@@ -77,17 +76,16 @@ def run(
             if head is not None and head.running():
                 # The child is still simulating, and this process's core is idle: it draws a throwaway chart, so
                 # that the real ones find matplotlib's fonts and savers ready (0.03-0.17 s off the charts, for
-                # about 0.12 s here); then it collects its garbage and freezes what is left (the imports: some
-                # 130,000 objects the collector tracks), so that the collections while it writes the tables, charts
-                # and report scan only what those make (one full collection then took 0.04-0.09 s, measured).
+                # about 0.12 s here); then it collects its garbage and holds the rest (``sim.collector``: one full
+                # collection fell in the report, 0.09 s).
                 import gc
 
+                from sim.collector import hold
                 from sim.plots.style import warm_up
 
                 warm_up()
                 gc.collect()
-                gc.freeze()
-                cleanup.callback(gc.unfreeze)  # a caller in the same process (a test, a notebook) gets it back whole
+                hold()
             while True:
                 todo = count - len([i for i in done if i < count])
                 expected = expected_seconds(estimate(scenario).events * todo, todo, workers or default_workers())

@@ -287,9 +287,12 @@ def _warn(message: str) -> None:
 def import_drawing() -> None:
     """Import what draws the charts and the report (matplotlib: about 1.4 s) while the workers still run the
     replications (called once the first has finished; the workers have the rest queued), rather than after
-    the last one, when they would sit idle."""
+    the last one, when they would sit idle; then hold what this process imported (``sim.collector``)."""
     import sim.plots  # noqa: F401
     import sim.report  # noqa: F401
+    from sim.collector import hold
+
+    hold()  # everything heavy is in now
 
 
 def draw_and_report(work: Path, report: bool = False, outcomes: list[str] | None = None) -> None:

@@ -105,6 +105,8 @@ def tune(
                 data = plain_data(point)
                 return [Task((position, i), data, seed, i) for i in range(count)]
 
+            drawing = [False]  # whether this process has imported what draws the charts
+
             def evaluate_many(settings: list[dict], done, more) -> None:
                 records: dict = {}
                 handed = [0]  # settings handed to the executor so far: the next one's position
@@ -118,6 +120,9 @@ def tune(
                     return tasks
 
                 def finished(key, record) -> None:
+                    if not drawing[0]:  # the first replication is in: the others are queued, the workers busy
+                        drawing[0] = True
+                        st.import_drawing()
                     position, index = key
                     records[position][index] = record
                     if len(records[position]) == count:
