@@ -59,7 +59,8 @@ def figure(width: float = 8.0, height: float = 4.5, **subplots) -> tuple[Figure,
     """A new figure (not registered with pyplot, so nothing leaks between charts) and its axes.
 
     Its white margin is laid out with it (``MARGIN``), so that a chart is drawn once when saved:
-    ``bbox_inches="tight"`` would draw it twice, once to find its extent (a quarter of a save's time, measured)."""
+    ``bbox_inches="tight"`` would draw it twice, once to find its extent (the four files of an M/M/20 run took
+    0.64 s that way, 0.55 s this way, best of 6 in one process)."""
     with plt.rc_context(RC):
         fig = Figure(figsize=(width, height), layout=ConstrainedLayoutEngine(w_pad=MARGIN, h_pad=MARGIN))
         axes = fig.subplots(**subplots)
